@@ -1,0 +1,94 @@
+"""Run `docker buildx bake` on the generated file: argument lists, no shell, live output."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import BuildFailed, ToolMissing, UsageError
+from generator.plan import BAKE_FILE
+
+ENGINE_HINT = "install Docker Engine with the buildx plugin, or run `make engine` on Debian"
+# buildx names the failing target in its final error: `ERROR: target sutra-api: failed to solve`.
+FAILED_TARGET = re.compile(r"target ([A-Za-z0-9_.-]+): failed to solve")
+
+
+@dataclass(frozen=True)
+class BakeOptions:
+    """What `sutrabuild bake` passes on to buildx."""
+
+    push: bool = False
+    load: bool = False
+    print_only: bool = False
+    platforms: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    builder: str | None = None
+    ca_bundle: str | None = None
+    extra: tuple[str, ...] = ()
+
+
+def require_buildx() -> None:
+    """Raise ToolMissing unless `docker` and its buildx plugin answer."""
+    if shutil.which("docker") is None:
+        raise ToolMissing(f"docker not found on PATH: {ENGINE_HINT}")
+    probe = subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        raise ToolMissing(f"`docker buildx` is not available: {ENGINE_HINT}")
+
+
+def bake_command(edition: str, options: BakeOptions) -> list[str]:
+    """The buildx command line for an edition."""
+    cmd = ["docker", "buildx", "bake", "--file", BAKE_FILE]
+    if options.builder:
+        cmd += ["--builder", options.builder]
+    if options.platforms:
+        cmd += ["--set", "*.platform=" + ",".join(options.platforms)]
+    for item in options.sets:
+        cmd += ["--set", item]
+    flags = {"--push": options.push, "--load": options.load, "--print": options.print_only}
+    cmd += [flag for flag, on in flags.items() if on]
+    return [*cmd, *options.extra, edition]
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except OSError:
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment buildx runs with: REVISION from git, CA_BUNDLE from --ca-bundle."""
+    env = dict(base)
+    if not env.get("REVISION"):
+        env["REVISION"] = _git(root, "rev-parse", "HEAD")
+    if options.ca_bundle:
+        bundle = Path(options.ca_bundle)
+        if not bundle.is_file():
+            raise UsageError(f"--ca-bundle {options.ca_bundle}: no such file")
+        env["CA_BUNDLE"] = str(bundle.resolve())
+    return env
+
+
+def run_bake(root: Path, edition: str, options: BakeOptions) -> None:
+    """Run buildx bake, streaming its output; raise BuildFailed naming the failing targets."""
+    require_buildx()
+    env = bake_environment(root, options, os.environ)
+    proc = subprocess.Popen(
+        bake_command(edition, options), cwd=root, env=env, stderr=subprocess.PIPE, text=True
+    )
+    failed: list[str] = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        sys.stderr.write(line)
+        failed += [m for m in FAILED_TARGET.findall(line) if m not in failed]
+    if proc.wait() != 0:
+        named = f"; failed target(s): {', '.join(failed)}" if failed else ""
+        raise BuildFailed(f"docker buildx bake {edition} failed (exit {proc.returncode}){named}")

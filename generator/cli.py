@@ -1,0 +1,121 @@
+"""The `sutrabuild` command: thin click wrappers; the only place that exits."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator import commands
+from generator.bake import BakeOptions
+from generator.errors import GeneratorError
+
+ROOT = click.option(
+    "-C",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Project root (holds editions/, dockerfiles/, docker-bake.hcl).",
+)
+
+
+def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into their message on stderr and their exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GeneratorError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sutrabuild")
+def main() -> None:
+    """Render edition specs into docker-bake.hcl + Dockerfiles and build them with buildx."""
+
+
+@main.command()
+@ROOT
+@_reports_errors
+def validate(root: Path) -> None:
+    """Validate every spec; print all problems as FILE:LINE: PATH: message."""
+    resolved = commands.load(root)
+    project = resolved.project
+    click.echo(
+        f"ok: {len(project.sources)} spec files, {len(resolved.editions)} editions, "
+        f"{len(project.services)} services, {len(project.bases)} bases"
+    )
+
+
+@main.command()
+@ROOT
+@_reports_errors
+def render(root: Path) -> None:
+    """Write docker-bake.hcl and dockerfiles/ (only files whose content changed)."""
+    report = commands.render(root)
+    for change in report.changes:
+        verb = {"create": "wrote", "update": "wrote", "remove": "removed"}[change.action]
+        click.echo(f"{verb} {change.path}")
+    written = sum(c.new is not None for c in report.changes)
+    removed = len(report.changes) - written
+    click.echo(f"render: {written} written, {removed} removed, {report.unchanged} unchanged")
+
+
+@main.command()
+@ROOT
+@_reports_errors
+def check(root: Path) -> None:
+    """Exit 1 with a diff when committed generated files differ from a fresh render."""
+    count = commands.check(root)
+    click.echo(f"check: {count} generated files are up to date")
+
+
+@main.command(name="list")
+@ROOT
+@_reports_errors
+def list_editions(root: Path) -> None:
+    """List editions with their images and the bases they need."""
+    resolved = commands.load(root)
+    default = resolved.project.settings.default_edition
+    for edition in resolved.editions.values():
+        mark = " (default)" if edition.name == default else ""
+        click.echo(f"{edition.name}{mark}: {len(edition.services)} images")
+        click.echo(f"  images: {' '.join(edition.services)}")
+        click.echo(f"  bases:  {' '.join(edition.bases)}")
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.argument("edition")
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+@ROOT
+@click.option("--push", is_flag=True, help="Push the images (needs a registry).")
+@click.option("--load", is_flag=True, help="Load into docker (only for non-docker drivers).")
+@click.option("--print", "print_only", is_flag=True, help="Print the resolved build, build nothing.")
+@click.option("--platform", "platforms", multiple=True, help="Target platform; repeatable.")
+@click.option("--set", "sets", multiple=True, metavar="K=V", help="Override a target attribute.")
+@click.option("--builder", help="The buildx builder to use.")
+@click.option(
+    "--ca-bundle",
+    envvar="CA_BUNDLE",
+    help="PEM CA bundle for a TLS-intercepting proxy, passed as a build secret.",
+)
+@_reports_errors
+def bake(root: Path, edition: str, extra: tuple[str, ...], **flags: Any) -> None:
+    """Render, then `docker buildx bake EDITION`; args after `--` go to buildx as they are."""
+    options = BakeOptions(
+        **{**flags, "platforms": tuple(flags["platforms"]), "sets": tuple(flags["sets"])},
+        extra=extra,
+    )
+    report = commands.bake(root, edition, options)
+    if report.changes:
+        click.echo(f"rendered {len(report.changes)} changed files before baking", err=True)

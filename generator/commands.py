@@ -1,0 +1,67 @@
+"""The pipeline, load -> validate -> resolve -> plan -> render -> write/check -> bake,
+as plain functions the CLI (and tests) call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import bake as bake_step
+from generator import render as render_step
+from generator import write as write_step
+from generator.errors import CheckFailed, UsageError
+from generator.model import build_project
+from generator.plan import plan
+from generator.resolve import Resolved, resolve
+from generator.schema import validate_all
+from generator.specs import load_specs
+
+
+def load(root: Path) -> Resolved:
+    """Load, validate and resolve every spec under root/editions."""
+    specs = load_specs(root)
+    validate_all(specs)
+    return resolve(build_project(specs), root)
+
+
+def rendered(root: Path) -> dict[str, str]:
+    """Every generated file for the project at root, rendered in memory."""
+    return dict(render_step.render_all(plan(load(root))))
+
+
+@dataclass(frozen=True)
+class RenderReport:
+    """What `render` did."""
+
+    changes: tuple[write_step.Change, ...]
+    unchanged: int
+
+
+def render(root: Path) -> RenderReport:
+    """Write the generated files that changed; remove generated files no longer produced."""
+    files = rendered(root)
+    pending = write_step.changes(root, files)
+    write_step.apply(root, pending)
+    return RenderReport(tuple(pending), len(files) - sum(c.new is not None for c in pending))
+
+
+def check(root: Path) -> int:
+    """Raise CheckFailed with a diff when the tree differs from a fresh render; else the count."""
+    files = rendered(root)
+    pending = write_step.changes(root, files)
+    if pending:
+        names = ", ".join(c.path for c in pending)
+        diff = write_step.unified_diff(pending)
+        raise CheckFailed(f"{diff}generated files are out of date: {names}\nrun `make render`")
+    return len(files)
+
+
+def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderReport:
+    """Render, then build an edition with docker buildx bake."""
+    resolved = load(root)
+    if edition not in resolved.editions and edition != "default":
+        known = ", ".join(sorted(resolved.editions))
+        raise UsageError(f"unknown edition {edition!r}; known editions: {known}")
+    report = render(root)
+    bake_step.run_bake(root, edition, options)
+    return report

@@ -1,0 +1,289 @@
+"""Turn the resolved model into plans that mirror bake's vocabulary and each Dockerfile's needs."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from generator import GENERATED_MARKER
+from generator.model import Base, Pairs, Project, Service
+from generator.resolve import Resolved, service_bases
+from generator.specs import SPEC_DIR
+
+BAKE_FILE = "docker-bake.hcl"
+DOCKERFILE_DIR = "dockerfiles"
+# What each build context may send to BuildKit: an allowlist, so stray files (.env, caches,
+# target/) never reach a build and never invalidate its cache.
+CONTEXT_ALLOW = {
+    "python": ("requirements.txt", "app/"),
+    "rust": ("Cargo.toml", "Cargo.lock", "src/"),
+    "python-base": ("requirements.txt", "sutra-healthcheck"),
+    "python-builder": (),
+    "rust-builder": (),
+    "rust-runtime": ("Cargo.toml", "Cargo.lock", "src/"),
+}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A bake `variable` block: overridable from the environment of `docker buildx bake`."""
+
+    name: str
+    default: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A bake `group`: one per edition, plus `default`."""
+
+    name: str
+    targets: tuple[str, ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bake `target`: one per image; shared attributes come from `_common`."""
+
+    name: str
+    image: str
+    context: str
+    dockerfile: str
+    contexts: Pairs
+    labels: Pairs
+    args: Pairs = ()
+
+
+@dataclass(frozen=True)
+class BakePlan:
+    """Everything docker-bake.hcl says."""
+
+    path: str
+    header: str
+    variables: tuple[Variable, ...]
+    groups: tuple[Group, ...]
+    common_labels: Pairs
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
+class HealthcheckPlan:
+    """The HEALTHCHECK line: its options and the exec-form probe command."""
+
+    options: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DockerfilePlan:
+    """One generated Dockerfile (and its .dockerignore) for a base or a service."""
+
+    path: str
+    template: str
+    header: str
+    name: str
+    user_name: str
+    uid: int
+    gid: int
+    from_image: str | None = None
+    parent: str | None = None
+    builder: str | None = None
+    runtime: str | None = None
+    packages: tuple[str, ...] = ()
+    port: int | None = None
+    env: Pairs = ()
+    args: Pairs = ()
+    command: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    healthcheck: HealthcheckPlan | None = None
+    context_allow: tuple[str, ...] = ()
+
+    @property
+    def dockerignore_path(self) -> str:
+        """BuildKit reads <Dockerfile>.dockerignore next to the Dockerfile before the context's."""
+        return self.path + ".dockerignore"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The bake file and every Dockerfile to render."""
+
+    bake: BakePlan
+    dockerfiles: tuple[DockerfilePlan, ...]
+
+
+def header(source: str, what: str) -> str:
+    """The one-line header that marks a file as generated (and lets render/check find it)."""
+    return (
+        f"{GENERATED_MARKER} from {source} ({what}). "
+        "Do not edit: change the spec, then run `make render`."
+    )
+
+
+def base_image(project: Project, base: str) -> str:
+    """The image (and named-context) name of a base: sutra-python-base."""
+    return f"{project.settings.name}-{base}"
+
+
+def dockerfile_path(image: str) -> str:
+    """Where an image's generated Dockerfile lives."""
+    return f"{DOCKERFILE_DIR}/{image}.Dockerfile"
+
+
+def _context_dir(context: str | None) -> str:
+    # Bases that copy nothing still need a context: the tiny dockerfiles/ dir, all of it ignored.
+    return context or DOCKERFILE_DIR
+
+
+def _target(
+    project: Project,
+    name: str,
+    image: str,
+    context: str | None,
+    deps: tuple[str, ...],
+    description: str,
+    args: Pairs = (),
+) -> Target:
+    ctx = _context_dir(context)
+    return Target(
+        name=name,
+        image=image,
+        context=ctx,
+        dockerfile=posixpath.relpath(dockerfile_path(image), ctx),
+        contexts=tuple(sorted((base_image(project, d), f"target:{d}") for d in deps)),
+        labels=_labels(image, description),
+        args=args,
+    )
+
+
+def _labels(image: str, description: str) -> Pairs:
+    labels = [("org.opencontainers.image.title", image)]
+    if description:
+        labels.append(("org.opencontainers.image.description", description))
+    return tuple(labels)
+
+
+def _base_target(project: Project, base: Base) -> Target:
+    image = base_image(project, base.name)
+    return _target(project, base.name, image, base.context, base.bases, base.description)
+
+
+def _service_target(project: Project, service: Service) -> Target:
+    deps = service_bases(project, service.name)
+    return _target(
+        project, service.name, service.name, service.context, deps, service.description,
+        service.args,
+    )
+
+
+def _variables(project: Project) -> tuple[Variable, ...]:
+    s = project.settings
+    return (
+        Variable("REGISTRY", s.registry, "Registry and namespace every tag starts with."),
+        Variable("VERSION", s.version, "Tag of every image, e.g. VERSION=1.2.3."),
+        Variable("PLATFORMS", ",".join(s.platforms), "Comma-separated target platforms."),
+        Variable("REVISION", "", "VCS revision label; `sutrabuild bake` sets it from git."),
+        Variable("CREATED", "", "RFC 3339 creation label; empty means the build time."),
+        Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
+        Variable("PIP_INDEX_URL", "", "Package index URL, may hold credentials (a build secret)."),
+        Variable("CACHE_REGISTRY", "", "Registry prefix for shared build cache; empty: local."),
+    )
+
+
+def _groups(resolved: Resolved) -> tuple[Group, ...]:
+    default = Group("default", (resolved.project.settings.default_edition,), "What a plain `docker buildx bake` builds.")
+    editions = (
+        Group(e.name, e.services, e.description) for e in resolved.editions.values()
+    )
+    return (default, *sorted(editions, key=lambda g: g.name))
+
+
+def _common_labels(project: Project) -> Pairs:
+    labels = [("org.opencontainers.image.source", project.settings.source)]
+    if project.settings.vendor:
+        labels.append(("org.opencontainers.image.vendor", project.settings.vendor))
+    return tuple(labels)
+
+
+def bake_plan(resolved: Resolved) -> BakePlan:
+    """The docker-bake.hcl plan: variables, a group per edition, a target per image."""
+    project = resolved.project
+    bases = [_base_target(project, b) for b in project.bases.values()]
+    services = [_service_target(project, s) for s in project.services.values()]
+    return BakePlan(
+        path=BAKE_FILE,
+        header=header(f"{SPEC_DIR}/*.yaml", "bake file"),
+        variables=_variables(project),
+        groups=_groups(resolved),
+        common_labels=_common_labels(project),
+        targets=tuple(sorted(bases + services, key=lambda t: t.name)),
+    )
+
+
+def _healthcheck(service: Service) -> HealthcheckPlan:
+    check = service.healthcheck
+    options = (
+        f"--interval={check.interval} --timeout={check.timeout} "
+        f"--start-period={check.start_period} --retries={check.retries}"
+    )
+    url = f"http://localhost:{service.port}{check.path}"
+    return HealthcheckPlan(options, ("sutra-healthcheck", url))
+
+
+def _default_command(service: Service) -> tuple[str, ...]:
+    return ("python", "-m", "app") if service.stack == "python" else (service.name,)
+
+
+def _user_fields(project: Project) -> dict[str, object]:
+    user = project.settings.user
+    return {"user_name": user.name, "uid": user.uid, "gid": user.gid}
+
+
+def _base_dockerfile(project: Project, base: Base) -> DockerfilePlan:
+    image = base_image(project, base.name)
+    first = base_image(project, base.bases[0]) if base.bases else None
+    return DockerfilePlan(
+        path=dockerfile_path(image),
+        template=base.template,
+        header=header(f"{SPEC_DIR}/project.yaml", f"base {base.name}"),
+        name=image,
+        from_image=base.from_image,
+        parent=None if base.from_image else first,
+        builder=first if base.from_image else None,
+        packages=base.packages,
+        context_allow=CONTEXT_ALLOW[base.template],
+        **_user_fields(project),
+    )
+
+
+def _service_dockerfile(project: Project, service: Service) -> DockerfilePlan:
+    builder, runtime = service_bases(project, service.name)
+    return DockerfilePlan(
+        path=dockerfile_path(service.name),
+        template=f"{service.stack}-service",
+        header=header(f"{SPEC_DIR}/project.yaml", f"service {service.name}"),
+        name=service.name,
+        builder=base_image(project, builder),
+        runtime=base_image(project, runtime),
+        port=service.port,
+        env=tuple(sorted({**dict(service.env), "PORT": str(service.port)}.items())),
+        args=service.args,
+        command=service.command or _default_command(service),
+        volumes=service.volumes,
+        healthcheck=_healthcheck(service),
+        context_allow=CONTEXT_ALLOW[service.stack],
+        **_user_fields(project),
+    )
+
+
+def dockerfile_plans(project: Project) -> tuple[DockerfilePlan, ...]:
+    """One plan per base and per service, in path order."""
+    plans = [_base_dockerfile(project, b) for b in project.bases.values()]
+    plans += [_service_dockerfile(project, s) for s in project.services.values()]
+    return tuple(sorted(plans, key=lambda p: p.path))
+
+
+def plan(resolved: Resolved) -> Plan:
+    """Plan every generated file."""
+    return Plan(bake_plan(resolved), dockerfile_plans(resolved.project))

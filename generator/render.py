@@ -1,0 +1,75 @@
+"""The one Jinja2 environment, its escaping filters, and rendering plans to file contents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from generator.plan import DockerfilePlan, Plan
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def hcl_string(value: object) -> str:
+    """Quote a value as an HCL string literal; `${` and `%{` are escaped so they stay literal."""
+    text = str(value)
+    for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        text = text.replace(raw, escaped)
+    return '"' + text.replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def hcl_list(values: Iterable[object]) -> str:
+    """An HCL list of string literals on one line."""
+    return "[" + ", ".join(hcl_string(v) for v in values) + "]"
+
+
+def exec_form(values: Iterable[str]) -> str:
+    """A Dockerfile exec-form (JSON) array, as CMD and HEALTHCHECK need."""
+    return json.dumps(list(values))
+
+
+def dockerfile_value(value: object) -> str:
+    """A double-quoted Dockerfile ENV/ARG value with quotes, backslashes and `$` escaped."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return '"' + text + '"'
+
+
+@cache
+def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
+    """The Jinja2 environment every generated file is rendered with."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        hcl=hcl_string, hcl_list=hcl_list, exec_form=exec_form, dockerfile_value=dockerfile_value
+    )
+    return env
+
+
+def _render(template: str, **values: object) -> str:
+    return environment().get_template(template).render(**values)
+
+
+def render_dockerfile(df: DockerfilePlan) -> dict[str, str]:
+    """A Dockerfile and its .dockerignore."""
+    return {
+        df.path: _render(f"{df.template}.Dockerfile.j2", df=df),
+        df.dockerignore_path: _render("dockerignore.j2", df=df),
+    }
+
+
+def render_all(plan: Plan) -> Mapping[str, str]:
+    """Every generated file, path -> content, in path order."""
+    files = {plan.bake.path: _render("docker-bake.hcl.j2", bake=plan.bake)}
+    for df in plan.dockerfiles:
+        files.update(render_dockerfile(df))
+    return dict(sorted(files.items()))

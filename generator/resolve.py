@@ -1,0 +1,191 @@
+"""Semantic checks the schema cannot express, and each edition's full set of images."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from generator.errors import Problem, SpecError
+from generator.model import Edition, Project
+
+RESERVED_NAMES = frozenset({"default"})
+# Build args and env end up in image metadata for anyone who can pull the image.
+SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|_KEY$|^KEY$|CREDENTIAL", re.IGNORECASE)
+STACK_FILES = {"python": ("requirements.txt", "app"), "rust": ("Cargo.toml", "Cargo.lock", "src")}
+TEMPLATE_NEEDS = {
+    "python-base": ("from", "context"),
+    "python-builder": ("bases",),
+    "rust-builder": ("from",),
+    "rust-runtime": ("from", "context", "bases"),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedEdition:
+    """An edition with `extends` applied: every service image and the bases they need."""
+
+    name: str
+    description: str
+    services: tuple[str, ...]
+    bases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The checked project and its editions, ready to plan."""
+
+    project: Project
+    editions: Mapping[str, ResolvedEdition]
+
+
+def _chain(project: Project, edition: Edition) -> list[Edition]:
+    """The edition, then what it extends, and so on; stops at a cycle or unknown name."""
+    chain = [edition]
+    while chain[-1].extends in project.editions and project.editions[chain[-1].extends] not in chain:
+        chain.append(project.editions[chain[-1].extends])
+    return chain
+
+
+def _edition_problems(project: Project, edition: Edition) -> Iterator[Problem]:
+    spec = project.sources[edition.file]
+    if edition.name in RESERVED_NAMES or not re.fullmatch(r"[a-z][a-z0-9-]*", edition.name):
+        yield spec.problem((), f"edition name {edition.name!r} (from the file name) is reserved or invalid")
+    if edition.extends is not None:
+        chain = _chain(project, edition)
+        if edition.extends not in project.editions:
+            yield spec.problem(("extends",), f"unknown edition {edition.extends!r}")
+        elif chain[-1].extends == edition.name:
+            names = " -> ".join(e.name for e in chain) + f" -> {edition.name}"
+            yield spec.problem(("extends",), f"extends cycle: {names}")
+    inherited = {s: e.name for e in _chain(project, edition)[1:] for s in e.services}
+    for i, name in enumerate(edition.services):
+        if name not in project.services:
+            yield spec.problem(("services", i), f"unknown service {name!r}")
+        elif name in inherited:
+            msg = f"service {name!r} is already in edition {inherited[name]!r} (via extends)"
+            yield spec.problem(("services", i), msg)
+
+
+def _reference_problems(project: Project) -> Iterator[Problem]:
+    spec = project.project_file
+    if project.settings.default_edition not in project.editions:
+        name = project.settings.default_edition
+        yield spec.problem(("project", "default_edition"), f"unknown edition {name!r}")
+    for stack in project.stacks.values():
+        for role in ("builder", "runtime"):
+            if getattr(stack, role) not in project.bases:
+                msg = f"unknown base {getattr(stack, role)!r}"
+                yield spec.problem(("stacks", stack.name, role), msg)
+    for service in project.services.values():
+        if service.stack not in project.stacks:
+            msg = f"stack {service.stack!r} is not defined under stacks"
+            yield spec.problem(("services", service.name, "stack"), msg)
+
+
+def _base_problems(project: Project) -> Iterator[Problem]:
+    spec = project.project_file
+    for base in project.bases.values():
+        for i, dep in enumerate(base.bases):
+            if dep not in project.bases:
+                yield spec.problem(("bases", base.name, "bases", i), f"unknown base {dep!r}")
+            elif base.name in _base_closure(project, (dep,)):
+                yield spec.problem(("bases", base.name, "bases", i), f"base cycle through {dep!r}")
+        have = {"from": base.from_image, "context": base.context, "bases": base.bases}
+        for key in TEMPLATE_NEEDS[base.template]:
+            if not have[key]:
+                msg = f"template {base.template!r} needs {key!r}"
+                yield spec.problem(("bases", base.name), msg)
+
+
+def _name_problems(project: Project) -> Iterator[Problem]:
+    spec = project.project_file
+    base_images = {project.settings.name + "-" + b: b for b in project.bases}
+    for name in project.services:
+        if name in project.bases or name in base_images:
+            yield spec.problem(("services", name), f"service name {name!r} clashes with a base")
+        if name in project.editions or name in RESERVED_NAMES:
+            msg = f"service name {name!r} clashes with an edition (bake group) name"
+            yield spec.problem(("services", name), msg)
+    for name in project.bases:
+        if name in project.editions or name in RESERVED_NAMES:
+            yield spec.problem(("bases", name), f"base name {name!r} clashes with an edition name")
+
+
+def _secret_problems(project: Project) -> Iterator[Problem]:
+    spec = project.project_file
+    for service in project.services.values():
+        for kind, pairs in (("env", service.env), ("args", service.args)):
+            for key, _ in pairs:
+                if SECRET_NAME.search(key):
+                    msg = (
+                        f"{key!r} looks like a secret: {kind} values are stored in the image; "
+                        "pass secrets as BuildKit secret mounts (see README, 'Secrets')"
+                    )
+                    yield spec.problem(("services", service.name, kind, key), msg)
+
+
+def _path_problem(root: Path, rel: str, needs: tuple[str, ...]) -> str | None:
+    real_root = root.resolve()
+    path = (root / rel).resolve()
+    if path != real_root and real_root not in path.parents:
+        return f"{rel!r} escapes the project root"
+    if not path.is_dir():
+        return f"{rel!r} is not a directory under the project root"
+    missing = [n for n in needs if not (path / n).exists()]
+    return f"{rel!r} lacks {', '.join(missing)}" if missing else None
+
+
+def _context_problems(project: Project, root: Path) -> Iterator[Problem]:
+    spec = project.project_file
+    for base in project.bases.values():
+        if base.context and (msg := _path_problem(root, base.context, ())):
+            yield spec.problem(("bases", base.name, "context"), msg)
+    for service in project.services.values():
+        needs = STACK_FILES.get(service.stack, ())
+        if msg := _path_problem(root, service.context, needs):
+            yield spec.problem(("services", service.name, "context"), msg)
+
+
+def _base_closure(project: Project, names: tuple[str, ...]) -> set[str]:
+    seen: set[str] = set()
+    todo = [n for n in names if n in project.bases]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(b for b in project.bases[name].bases if b in project.bases)
+    return seen
+
+
+def service_bases(project: Project, service: str) -> tuple[str, str]:
+    """The (builder, runtime) bases a service is built from."""
+    stack = project.stacks[project.services[service].stack]
+    return stack.builder, stack.runtime
+
+
+def _resolve_edition(project: Project, edition: Edition) -> ResolvedEdition:
+    services = sorted({s for e in _chain(project, edition) for s in e.services})
+    direct = tuple(b for s in services for b in service_bases(project, s))
+    bases = sorted(_base_closure(project, direct))
+    return ResolvedEdition(edition.name, edition.description, tuple(services), tuple(bases))
+
+
+def problems(project: Project, root: Path) -> list[Problem]:
+    """Every semantic problem in the project."""
+    found = [p for e in project.editions.values() for p in _edition_problems(project, e)]
+    for check in (_reference_problems, _base_problems, _name_problems, _secret_problems):
+        found.extend(check(project))
+    found.extend(_context_problems(project, root))
+    return found
+
+
+def resolve(project: Project, root: Path) -> Resolved:
+    """Check the project semantically and expand every edition; raise SpecError on problems."""
+    found = problems(project, root)
+    if found:
+        raise SpecError(found)
+    editions = {e.name: _resolve_edition(project, e) for e in project.editions.values()}
+    return Resolved(project, MappingProxyType(editions))

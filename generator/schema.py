@@ -1,0 +1,65 @@
+"""Validate parsed spec files against the JSON Schemas shipped in generator/schemas/."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from generator.errors import Problem, SpecError
+from generator.specs import PROJECT_FILE, SpecFile
+
+_MAX_SHOWN = 60
+
+
+@cache
+def validator(kind: str) -> Draft202012Validator:
+    """The validator for 'project' or 'edition' specs."""
+    text = resources.files("generator").joinpath(f"schemas/{kind}.schema.json").read_text()
+    return Draft202012Validator(json.loads(text))
+
+
+def schema_kind(spec: SpecFile) -> str:
+    """Which schema a spec file is validated against."""
+    return "project" if spec.path.endswith("/" + PROJECT_FILE) else "edition"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _problems_for(spec: SpecFile, error: ValidationError) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    if error.validator == "anyOf" and error.context:
+        error = best_match(error.context)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        extra = sorted(k for k in error.instance if k not in allowed)
+        return [spec.problem((*path, key), f"unknown key {key!r}") for key in extra]
+    custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    if custom and error.validator in ("pattern", "maxLength"):
+        return [spec.problem(path, f"{_shown(error.instance)} {custom}")]
+    if error.validator == "propertyNames" and error.context:
+        inner = error.context[0]
+        note = inner.schema.get("errorMessage", inner.message)
+        return [spec.problem((*path, error.instance), f"key {_shown(error.instance)} {note}")]
+    message = error.message if len(error.message) < 200 else f"{_shown(error.instance)} is invalid"
+    return [spec.problem(path, message)]
+
+
+def check_schema(spec: SpecFile) -> list[Problem]:
+    """Every schema violation of one spec file, located by line and JSON path."""
+    errors = validator(schema_kind(spec)).iter_errors(spec.data)
+    return [p for error in errors for p in _problems_for(spec, error)]
+
+
+def validate_all(specs: list[SpecFile]) -> None:
+    """Raise SpecError listing every schema problem in every file."""
+    problems = [p for spec in specs for p in check_schema(spec)]
+    if problems:
+        raise SpecError(problems)

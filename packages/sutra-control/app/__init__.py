@@ -1,0 +1,1 @@
+"""sutra-control service."""

@@ -1,0 +1,1 @@
+"""sutra-embedding-service service."""
