@@ -58,9 +58,14 @@ function "cache_to" {
   result = CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:buildcache,mode=max"]
 }
 
-# What a plain `docker buildx bake` builds.
+# Plain `docker buildx bake`.
 group "default" {
   targets = ["simple"]
+}
+
+# Every base, tagged (editions build them untagged).
+group "bases" {
+  targets = ["python-base", "python-builder", "rust-builder", "rust-runtime"]
 }
 
 # Simple plus the control center and bulk ingestion

@@ -28,3 +28,6 @@ RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sh
 
 # The universal health probe every HEALTHCHECK of the Python services calls.
 COPY --chmod=0755 sutra-healthcheck /usr/local/bin/sutra-healthcheck
+
+# A base runs no service of its own; each service image declares its own HEALTHCHECK.
+HEALTHCHECK NONE

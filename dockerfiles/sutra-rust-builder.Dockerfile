@@ -6,3 +6,6 @@ FROM rust:1.82-slim
 ENV CARGO_INCREMENTAL=0 \
     CARGO_NET_RETRY=5 \
     CARGO_TERM_COLOR=never
+
+# A base runs no service of its own; each service image declares its own HEALTHCHECK.
+HEALTHCHECK NONE

@@ -100,7 +100,9 @@ def list_editions(root: Path) -> None:
 @ROOT
 @click.option("--push", is_flag=True, help="Push the images (needs a registry).")
 @click.option("--load", is_flag=True, help="Load into docker (only for non-docker drivers).")
-@click.option("--print", "print_only", is_flag=True, help="Print the resolved build, build nothing.")
+@click.option(
+    "--print", "print_only", is_flag=True, help="Print the resolved build, build nothing."
+)
 @click.option("--platform", "platforms", multiple=True, help="Target platform; repeatable.")
 @click.option("--set", "sets", multiple=True, metavar="K=V", help="Override a target attribute.")
 @click.option("--builder", help="The buildx builder to use.")

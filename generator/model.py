@@ -20,6 +20,8 @@ class HealthCheck:
     interval: str = "30s"
     timeout: str = "3s"
     start_period: str = "10s"
+    # Probe this often during start_period, so a healthy container reports healthy in seconds.
+    start_interval: str = "2s"
     retries: int = 3
 
 

@@ -12,6 +12,7 @@ from generator.specs import SPEC_DIR
 
 BAKE_FILE = "docker-bake.hcl"
 DOCKERFILE_DIR = "dockerfiles"
+BASES_GROUP = "bases"
 # What each build context may send to BuildKit: an allowlist, so stray files (.env, caches,
 # target/) never reach a build and never invalidate its cache.
 CONTEXT_ALLOW = {
@@ -172,7 +173,12 @@ def _base_target(project: Project, base: Base) -> Target:
 def _service_target(project: Project, service: Service) -> Target:
     deps = service_bases(project, service.name)
     return _target(
-        project, service.name, service.name, service.context, deps, service.description,
+        project,
+        service.name,
+        service.name,
+        service.context,
+        deps,
+        service.description,
         service.args,
     )
 
@@ -192,11 +198,13 @@ def _variables(project: Project) -> tuple[Variable, ...]:
 
 
 def _groups(resolved: Resolved) -> tuple[Group, ...]:
-    default = Group("default", (resolved.project.settings.default_edition,), "What a plain `docker buildx bake` builds.")
-    editions = (
-        Group(e.name, e.services, e.description) for e in resolved.editions.values()
+    project = resolved.project
+    default = Group("default", (project.settings.default_edition,), "Plain `docker buildx bake`.")
+    bases = Group(
+        BASES_GROUP, tuple(project.bases), "Every base, tagged (editions build them untagged)."
     )
-    return (default, *sorted(editions, key=lambda g: g.name))
+    editions = [Group(e.name, e.services, e.description) for e in resolved.editions.values()]
+    return (default, bases, *sorted(editions, key=lambda g: g.name))
 
 
 def _common_labels(project: Project) -> Pairs:
@@ -225,7 +233,8 @@ def _healthcheck(service: Service) -> HealthcheckPlan:
     check = service.healthcheck
     options = (
         f"--interval={check.interval} --timeout={check.timeout} "
-        f"--start-period={check.start_period} --retries={check.retries}"
+        f"--start-period={check.start_period} --start-interval={check.start_interval} "
+        f"--retries={check.retries}"
     )
     url = f"http://localhost:{service.port}{check.path}"
     return HealthcheckPlan(options, ("sutra-healthcheck", url))

@@ -11,7 +11,8 @@ from types import MappingProxyType
 from generator.errors import Problem, SpecError
 from generator.model import Edition, Project
 
-RESERVED_NAMES = frozenset({"default"})
+# Group names the bake file itself uses.
+RESERVED_NAMES = frozenset({"default", "bases"})
 # Build args and env end up in image metadata for anyone who can pull the image.
 SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|_KEY$|^KEY$|CREDENTIAL", re.IGNORECASE)
 STACK_FILES = {"python": ("requirements.txt", "app"), "rust": ("Cargo.toml", "Cargo.lock", "src")}
@@ -44,7 +45,9 @@ class Resolved:
 def _chain(project: Project, edition: Edition) -> list[Edition]:
     """The edition, then what it extends, and so on; stops at a cycle or unknown name."""
     chain = [edition]
-    while chain[-1].extends in project.editions and project.editions[chain[-1].extends] not in chain:
+    while (
+        chain[-1].extends in project.editions and project.editions[chain[-1].extends] not in chain
+    ):
         chain.append(project.editions[chain[-1].extends])
     return chain
 
@@ -52,7 +55,9 @@ def _chain(project: Project, edition: Edition) -> list[Edition]:
 def _edition_problems(project: Project, edition: Edition) -> Iterator[Problem]:
     spec = project.sources[edition.file]
     if edition.name in RESERVED_NAMES or not re.fullmatch(r"[a-z][a-z0-9-]*", edition.name):
-        yield spec.problem((), f"edition name {edition.name!r} (from the file name) is reserved or invalid")
+        yield spec.problem(
+            (), f"edition name {edition.name!r} (from the file name) is reserved or invalid"
+        )
     if edition.extends is not None:
         chain = _chain(project, edition)
         if edition.extends not in project.editions:

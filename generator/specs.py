@@ -89,7 +89,9 @@ class _Builder:
             key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
-                self.problems.append(Problem(self.rel, line, format_path(path), "keys must be strings"))
+                self.problems.append(
+                    Problem(self.rel, line, format_path(path), "keys must be strings")
+                )
                 continue
             if key in out:
                 msg = f"duplicate key {key!r}"

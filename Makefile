@@ -1,0 +1,61 @@
+# sutrabuild: every target sets up its own virtualenv on first use, so any of them
+# works as the first command on a fresh clone.
+EDITION ?= simple
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+
+.PHONY: help install render check validate list bake verify engine test lint bench clean
+
+help:
+	@echo "make bake EDITION=simple|community|enterprise   render, then docker buildx bake the edition"
+	@echo "make verify EDITION=...                         run every image of an edition, wait for healthy, enforce the image policy"
+	@echo "make render | check | validate | list           generator commands (see README)"
+	@echo "make test | lint | bench                        tests (real Docker builds included), linters, speed benchmark"
+	@echo "make engine                                     provision a local Docker engine + base-image stand-ins (Debian, root)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+render: $(STAMP)
+	$(BIN)/sutrabuild render
+
+check: $(STAMP)
+	$(BIN)/sutrabuild check
+
+validate: $(STAMP)
+	$(BIN)/sutrabuild validate
+
+list: $(STAMP)
+	$(BIN)/sutrabuild list
+
+# CA_BUNDLE (a PEM file) and PIP_INDEX_URL in the environment reach builds as BuildKit secrets.
+bake: $(STAMP)
+	$(BIN)/sutrabuild bake $(EDITION) $(BAKE_FLAGS)
+
+verify: $(STAMP)
+	$(BIN)/sutrabuild verify $(EDITION)
+
+engine:
+	scripts/engine.sh
+	scripts/base-images.sh
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests
+	$(BIN)/ruff format --check generator tests
+	$(BIN)/hadolint --config .hadolint.yaml dockerfiles/*.Dockerfile
+
+bench: $(STAMP)
+	$(BIN)/python tests/benchmarks/render_speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
