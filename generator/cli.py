@@ -11,8 +11,9 @@ from typing import Any
 import click
 
 from generator import commands
+from generator import verify as verify_step
 from generator.bake import BakeOptions
-from generator.errors import GeneratorError
+from generator.errors import CheckFailed, GeneratorError
 
 ROOT = click.option(
     "-C",
@@ -121,3 +122,17 @@ def bake(root: Path, edition: str, extra: tuple[str, ...], **flags: Any) -> None
     report = commands.bake(root, edition, options)
     if report.changes:
         click.echo(f"rendered {len(report.changes)} changed files before baking", err=True)
+
+
+@main.command()
+@click.argument("edition")
+@ROOT
+@_reports_errors
+def verify(root: Path, edition: str) -> None:
+    """Start every image of a built EDITION, wait for healthy, and enforce the image policy."""
+    results = commands.verify(root, edition)
+    verify_step.summary(results, click.echo)
+    failed = [r.service for r in results if r.problems]
+    if failed:
+        raise CheckFailed(f"verify {edition}: {len(failed)} of {len(results)} images failed")
+    click.echo(f"verify {edition}: all {len(results)} images healthy and compliant")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from generator import bake as bake_step
 from generator import render as render_step
+from generator import verify as verify_step
 from generator import write as write_step
 from generator.errors import CheckFailed, UsageError
 from generator.model import build_project
@@ -65,3 +66,8 @@ def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderRepo
     report = render(root)
     bake_step.run_bake(root, edition, options)
     return report
+
+
+def verify(root: Path, edition: str) -> list[verify_step.ImageResult]:
+    """Run every image of a built edition; raise CheckFailed listing what failed."""
+    return verify_step.verify(load(root), root, edition)

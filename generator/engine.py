@@ -1,0 +1,57 @@
+"""Thin, typed calls to the docker CLI (argument lists, never a shell) used by verify."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from generator.bake import require_buildx
+from generator.errors import BuildFailed
+from generator.plan import BAKE_FILE
+
+
+def docker(
+    *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `docker ARGS`; raise BuildFailed with docker's own message when it fails."""
+    proc = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=False, timeout=timeout
+    )
+    if check and proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise BuildFailed(f"docker {args[0]} failed: {last}")
+    return proc
+
+
+def bake_print(root: Path, edition: str) -> Mapping[str, Any]:
+    """What `docker buildx bake --print EDITION` resolves: groups and targets as bake sees them."""
+    require_buildx()
+    out = docker("buildx", "bake", "--file", str(root / BAKE_FILE), "--print", edition)
+    return json.loads(out.stdout)
+
+
+def inspect_image(ref: str) -> Mapping[str, Any] | None:
+    """`docker image inspect`, or None when the image is not in the engine."""
+    proc = docker("image", "inspect", ref, check=False)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def run_as_root(image: str, script: str) -> str:
+    """Run a shell script in a throwaway container of `image` as root; its stdout."""
+    return docker(
+        "run", "--rm", "--user", "0", "--network", "none", "--entrypoint", "sh", image, "-c", script
+    ).stdout
+
+
+def health(container: str) -> str:
+    """Docker's health status of a container: starting, healthy, unhealthy (or the state)."""
+    proc = docker("inspect", "--format", "{{json .State}}", container, check=False)
+    if proc.returncode != 0:
+        return "gone"
+    state = json.loads(proc.stdout)
+    if not state.get("Running"):
+        return f"exited({state.get('ExitCode')})"
+    return state.get("Health", {}).get("Status", "no-healthcheck")

@@ -1,0 +1,155 @@
+"""`sutrabuild verify`: run every image of an edition, wait for healthy, enforce the policy."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from generator import engine, policy
+from generator.errors import CheckFailed, UsageError
+from generator.model import HealthCheck, Project, Service
+from generator.resolve import Resolved, service_bases
+
+POLL_SECONDS = 0.5
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One row of the verify summary."""
+
+    service: str
+    image: str
+    size_bytes: int
+    health: str
+    seconds: float | None
+    problems: tuple[str, ...]
+
+
+def seconds(duration: str) -> float:
+    """30s -> 30.0, as Docker reads HEALTHCHECK durations."""
+    match = _DURATION.match(duration)
+    if not match:
+        raise ValueError(duration)
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def health_deadline(check: HealthCheck) -> float:
+    """How long Docker may take to call a container unhealthy: start period + retries x interval."""
+    return seconds(check.start_period) + check.retries * seconds(check.interval) + 5
+
+
+def edition_images(resolved: Resolved, printed: Mapping, edition: str) -> dict[str, str]:
+    """service -> the first tag bake resolves for it (so REGISTRY/VERSION overrides apply)."""
+    if edition not in resolved.editions:
+        known = ", ".join(sorted(resolved.editions))
+        raise UsageError(f"unknown edition {edition!r}; known editions: {known}")
+    targets = printed["target"]
+    return {s: targets[s]["tags"][0] for s in resolved.editions[edition].services}
+
+
+def _wait_healthy(containers: dict[str, str], deadlines: dict[str, float]) -> dict[str, tuple]:
+    """Poll every container until healthy, unhealthy, exited, or past its deadline."""
+    start = time.monotonic()
+    done: dict[str, tuple[str, float | None]] = {}
+    while len(done) < len(containers):
+        elapsed = time.monotonic() - start
+        for service, container in containers.items():
+            if service in done:
+                continue
+            status = engine.health(container)
+            if status == "healthy":
+                done[service] = (status, round(elapsed, 1))
+            elif status != "starting" or elapsed > deadlines[service]:
+                done[service] = (status if status != "starting" else "timeout", None)
+        time.sleep(POLL_SECONDS)
+    return done
+
+
+@cache
+def _setuid_files(image: str) -> frozenset[str]:
+    return policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT))["setuid"]
+
+
+def _upstream_image(project: Project, service: Service) -> str | None:
+    runtime = project.bases[service_bases(project, service.name)[1]]
+    return runtime.from_image
+
+
+def _facts(project: Project, service: Service, image: str, uid: int | None) -> policy.ImageFacts:
+    inspected = engine.inspect_image(image) or {}
+    found = policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT))
+    upstream = _upstream_image(project, service)
+    return policy.ImageFacts(
+        image=image,
+        config=inspected.get("Config") or {},
+        size_bytes=int(inspected.get("Size") or 0),
+        tools=found["tool"],
+        caches=found["cache"],
+        setuid=found["setuid"],
+        base_setuid=_setuid_files(upstream) if upstream else frozenset(),
+        running_uid=uid,
+        size_budget_mb=service.size_budget_mb,
+    )
+
+
+def _running_uid(container: str) -> int | None:
+    proc = engine.docker("exec", container, "id", "-u", check=False)
+    return int(proc.stdout.strip()) if proc.returncode == 0 else None
+
+
+def _start(images: dict[str, str]) -> dict[str, str]:
+    containers = {}
+    for service, image in images.items():
+        name = f"sutra-verify-{service}-{os.getpid()}"
+        engine.docker("run", "--detach", "--name", name, image)
+        containers[service] = name
+    return containers
+
+
+def _verify_started(project: Project, images: dict[str, str], containers: dict[str, str]):
+    deadlines = {s: health_deadline(project.services[s].healthcheck) for s in containers}
+    statuses = _wait_healthy(containers, deadlines)
+    results = []
+    for service, image in images.items():
+        status, took = statuses[service]
+        facts = _facts(project, project.services[service], image, _running_uid(containers[service]))
+        problems = policy.violations(facts)
+        if status != "healthy":
+            problems.insert(0, f"health: {status}")
+        results.append(ImageResult(service, image, facts.size_bytes, status, took, tuple(problems)))
+    return results
+
+
+def verify(resolved: Resolved, root: Path, edition: str) -> list[ImageResult]:
+    """Start every image of the edition, wait for health, apply the policy; always clean up."""
+    images = edition_images(resolved, engine.bake_print(root, edition), edition)
+    missing = [image for image in images.values() if engine.inspect_image(image) is None]
+    if missing:
+        raise CheckFailed(f"not built: {', '.join(missing)}; run `make bake EDITION={edition}`")
+    containers: dict[str, str] = {}
+    try:
+        containers = _start(images)
+        return _verify_started(resolved.project, images, containers)
+    finally:
+        for container in containers.values():
+            engine.docker("rm", "--force", "--volumes", container, check=False)
+
+
+def summary(results: list[ImageResult], echo: Callable[[str], None]) -> None:
+    """Print the table, then every problem on its own line."""
+    echo(f"{'IMAGE':<28} {'SIZE':>9} {'HEALTH':<10} {'TO HEALTHY':>10}  RESULT")
+    for r in results:
+        took = f"{r.seconds:.1f}s" if r.seconds is not None else "-"
+        size = f"{r.size_bytes / policy.MIB:.1f}MiB"
+        verdict = "ok" if not r.problems else f"FAIL ({len(r.problems)})"
+        echo(f"{r.service:<28} {size:>9} {r.health:<10} {took:>10}  {verdict}")
+    for r in results:
+        for problem in r.problems:
+            echo(f"{r.service}: {problem}")
