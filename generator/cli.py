@@ -114,7 +114,10 @@ def list_editions(root: Path) -> None:
 )
 @_reports_errors
 def bake(root: Path, edition: str, extra: tuple[str, ...], **flags: Any) -> None:
-    """Render, then `docker buildx bake EDITION`; args after `--` go to buildx as they are."""
+    """Render, then `docker buildx bake EDITION` (or a single target or the `bases` group).
+
+    Arguments after `--` go to buildx as they are, e.g. `-- --progress=plain`.
+    """
     options = BakeOptions(
         **{**flags, "platforms": tuple(flags["platforms"]), "sets": tuple(flags["sets"])},
         extra=extra,

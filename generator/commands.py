@@ -13,7 +13,7 @@ from generator import write as write_step
 from generator.errors import CheckFailed, UsageError
 from generator.model import build_project
 from generator.plan import plan
-from generator.resolve import Resolved, resolve
+from generator.resolve import RESERVED_NAMES, Resolved, resolve
 from generator.schema import validate_all
 from generator.specs import load_specs
 
@@ -60,9 +60,11 @@ def check(root: Path) -> int:
 def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderReport:
     """Render, then build an edition with docker buildx bake."""
     resolved = load(root)
-    if edition not in resolved.editions and edition != "default":
+    project = resolved.project
+    buildable = {*resolved.editions, *RESERVED_NAMES, *project.bases, *project.services}
+    if edition not in buildable:
         known = ", ".join(sorted(resolved.editions))
-        raise UsageError(f"unknown edition {edition!r}; known editions: {known}")
+        raise UsageError(f"unknown edition or target {edition!r}; editions: {known}")
     report = render(root)
     bake_step.run_bake(root, edition, options)
     return report

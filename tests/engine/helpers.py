@@ -1,0 +1,53 @@
+"""Helpers for the real-engine tests: run commands, read buildx progress, look up images."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, check: bool = True):
+    """Run a command, capturing text output; fail the test with its output when it fails."""
+    proc = subprocess.run(
+        list(args), cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def bake(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, check: bool = True
+) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+    """`sutrabuild bake ARGS -- --progress=rawjson`: the process and its progress events."""
+    proc = run(
+        "sutrabuild", "bake", *args, "--", "--progress=rawjson", cwd=cwd, env=env, check=check
+    )
+    events = []
+    for line in proc.stderr.splitlines():
+        if line.startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                events.append(json.loads(line))
+    return proc, events
+
+
+def vertices(events: list[dict]) -> dict[str, dict]:
+    """Completed build steps by digest, merged across progress events."""
+    merged: dict[str, dict] = {}
+    for event in events:
+        for vertex in event.get("vertexes") or []:
+            merged.setdefault(vertex["digest"], {}).update(vertex)
+    return merged
+
+
+def image_id(ref: str) -> str | None:
+    """The image ID a tag points at, or None."""
+    proc = run("docker", "image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
