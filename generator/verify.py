@@ -82,10 +82,12 @@ def _upstream_image(project: Project, service: Service) -> str | None:
     return runtime.from_image
 
 
-def _facts(project: Project, service: Service, image: str, uid: int | None) -> policy.ImageFacts:
+def image_facts(
+    image: str, upstream: str | None, budget_mb: int | None, uid: int | None
+) -> policy.ImageFacts:
+    """Gather what the policy looks at: config, size, tools, caches, setuid files vs upstream."""
     inspected = engine.inspect_image(image) or {}
     found = policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT))
-    upstream = _upstream_image(project, service)
     return policy.ImageFacts(
         image=image,
         config=inspected.get("Config") or {},
@@ -95,7 +97,7 @@ def _facts(project: Project, service: Service, image: str, uid: int | None) -> p
         setuid=found["setuid"],
         base_setuid=_setuid_files(upstream) if upstream else frozenset(),
         running_uid=uid,
-        size_budget_mb=service.size_budget_mb,
+        size_budget_mb=budget_mb,
     )
 
 
@@ -119,7 +121,9 @@ def _verify_started(project: Project, images: dict[str, str], containers: dict[s
     results = []
     for service, image in images.items():
         status, took = statuses[service]
-        facts = _facts(project, project.services[service], image, _running_uid(containers[service]))
+        spec = project.services[service]
+        uid = _running_uid(containers[service])
+        facts = image_facts(image, _upstream_image(project, spec), spec.size_budget_mb, uid)
         problems = policy.violations(facts)
         if status != "healthy":
             problems.insert(0, f"health: {status}")

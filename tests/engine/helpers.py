@@ -24,12 +24,15 @@ def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, check: 
 
 
 def bake(
-    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, check: bool = True
+    *args: str,
+    cwd: Path = REPO,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    extra: tuple[str, ...] = (),
 ) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
-    """`sutrabuild bake ARGS -- --progress=rawjson`: the process and its progress events."""
-    proc = run(
-        "sutrabuild", "bake", *args, "--", "--progress=rawjson", cwd=cwd, env=env, check=check
-    )
+    """`sutrabuild bake ARGS -- --progress=rawjson EXTRA`: the process and its progress events."""
+    command = ["sutrabuild", "bake", *args, "--", "--progress=rawjson", *extra]
+    proc = run(*command, cwd=cwd, env=env, check=check)
     events = []
     for line in proc.stderr.splitlines():
         if line.startswith("{"):
