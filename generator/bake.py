@@ -42,9 +42,12 @@ def require_buildx() -> None:
         raise ToolMissing(f"`docker buildx` is not available: {ENGINE_HINT}")
 
 
-def bake_command(edition: str, options: BakeOptions) -> list[str]:
+def bake_command(edition: str, options: BakeOptions, ca_bundle: str | None = None) -> list[str]:
     """The buildx command line for an edition."""
     cmd = ["docker", "buildx", "bake", "--file", BAKE_FILE]
+    if ca_bundle:
+        # buildx asks for an explicit grant to read a secret file outside the project.
+        cmd.append(f"--allow=fs.read={ca_bundle}")
     if options.builder:
         cmd += ["--builder", options.builder]
     if options.platforms:
@@ -69,11 +72,11 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
     env = dict(base)
     if not env.get("REVISION"):
         env["REVISION"] = _git(root, "rev-parse", "HEAD")
-    if options.ca_bundle:
-        bundle = Path(options.ca_bundle)
-        if not bundle.is_file():
-            raise UsageError(f"--ca-bundle {options.ca_bundle}: no such file")
-        env["CA_BUNDLE"] = str(bundle.resolve())
+    bundle = options.ca_bundle or env.get("CA_BUNDLE")
+    if bundle:
+        if not Path(bundle).is_file():
+            raise UsageError(f"CA bundle {bundle}: no such file")
+        env["CA_BUNDLE"] = str(Path(bundle).resolve())
     return env
 
 
@@ -81,9 +84,8 @@ def run_bake(root: Path, edition: str, options: BakeOptions) -> None:
     """Run buildx bake, streaming its output; raise BuildFailed naming the failing targets."""
     require_buildx()
     env = bake_environment(root, options, os.environ)
-    proc = subprocess.Popen(
-        bake_command(edition, options), cwd=root, env=env, stderr=subprocess.PIPE, text=True
-    )
+    command = bake_command(edition, options, env.get("CA_BUNDLE"))
+    proc = subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE, text=True)
     failed: list[str] = []
     assert proc.stderr is not None
     for line in proc.stderr:

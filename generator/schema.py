@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from generator.errors import Problem, SpecError
@@ -17,10 +17,14 @@ _MAX_SHOWN = 60
 
 
 @cache
-def validator(kind: str) -> Draft202012Validator:
+def validator(kind: str) -> Any:
     """The validator for 'project' or 'edition' specs."""
     text = resources.files("generator").joinpath(f"schemas/{kind}.schema.json").read_text()
-    return Draft202012Validator(json.loads(text))
+    # JSON Schema calls 8000.0 an integer; a port or uid rendered as "8000.0" is not one.
+    strict = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=strict)(json.loads(text))
 
 
 def schema_kind(spec: SpecFile) -> str:
@@ -36,18 +40,21 @@ def _shown(value: Any) -> str:
 def _problems_for(spec: SpecFile, error: ValidationError) -> list[Problem]:
     path = tuple(error.absolute_path)
     if error.validator == "anyOf" and error.context:
-        error = best_match(error.context)
+        # A string that fails its pattern says more than "is not an integer or boolean".
+        error = best_match([e for e in error.context if e.validator != "type"] or error.context)
+    if "propertyNames" in error.relative_schema_path and isinstance(error.instance, str):
+        note = error.schema.get("errorMessage", error.message)
+        return [spec.problem((*path, error.instance), f"key {_shown(error.instance)} {note}")]
+    if error.validator == "maxLength":
+        limit = error.validator_value
+        return [spec.problem(path, f"{_shown(error.instance)} is longer than {limit} characters")]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = error.schema.get("properties", {})
         extra = sorted(k for k in error.instance if k not in allowed)
         return [spec.problem((*path, key), f"unknown key {key!r}") for key in extra]
     custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
-    if custom and error.validator in ("pattern", "maxLength"):
+    if custom and error.validator == "pattern":
         return [spec.problem(path, f"{_shown(error.instance)} {custom}")]
-    if error.validator == "propertyNames" and error.context:
-        inner = error.context[0]
-        note = inner.schema.get("errorMessage", inner.message)
-        return [spec.problem((*path, error.instance), f"key {_shown(error.instance)} {note}")]
     message = error.message if len(error.message) < 200 else f"{_shown(error.instance)} is invalid"
     return [spec.problem(path, message)]
 

@@ -21,6 +21,7 @@ MAX_NODES = 20_000
 
 JsonPath = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def format_path(path: JsonPath) -> str:
         elif _PLAIN_KEY.match(part):
             out += f".{part}"
         else:
-            out += "[" + repr(part) + "]"
+            # Whitespace is escaped so a message's path stays one token: FILE:LINE: PATH: msg.
+            out += "[" + re.sub(r"\s", lambda m: f"\\x{ord(m.group()):02x}", repr(part)) + "]"
     return out
 
 
@@ -62,12 +64,21 @@ class _TooBig(Exception):
 class _Builder:
     """Turns a composed YAML node tree into plain data plus a path -> line map."""
 
-    def __init__(self, loader: yaml.SafeLoader, rel: str) -> None:
-        self.loader = loader
+    def __init__(self, rel: str) -> None:
+        self.loader = yaml.SafeLoader("")
         self.rel = rel
         self.lines: dict[JsonPath, int] = {}
         self.problems: list[Problem] = []
         self.nodes = 0
+
+    def parse(self, text: str) -> Any:
+        """Compose the single document in `text` and build its data."""
+        self.loader = yaml.SafeLoader(text)
+        try:
+            node = self.loader.get_single_node()
+            return self.build(node, ()) if node is not None else None
+        finally:
+            self.loader.dispose()
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self.nodes += 1
@@ -76,6 +87,13 @@ class _Builder:
         if len(path) > MAX_DEPTH:
             raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _COLLECTION_TAGS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"could not determine a constructor for the tag {node.tag!r}",
+                node.start_mark,
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -105,29 +123,43 @@ class _Builder:
         # Dates stay strings: a version like 2024-01-01 is text to us, not a datetime.
         if node.tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
             return str(node.value)
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, KeyError, IndexError, TypeError):
+            kind = node.tag.rsplit(":", 1)[-1]
+            message = f"{node.value!r} is not a valid {kind}"
+            raise yaml.constructor.ConstructorError(None, None, message, node.start_mark) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, rel: str) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return Problem(
+            rel, line, "$", f"invalid YAML: unacceptable character #x{exc.character:04x}"
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark, problem = exc.problem_mark or exc.context_mark, exc.problem or str(exc)
+        # An unclosed quote or bracket is found at the end of the file; point where it opened.
+        if exc.context_mark and "end of stream" in problem:
+            mark, problem = exc.context_mark, f"{problem} ({exc.context})"
+        elif exc.context and "expected a single document" in exc.context:
+            problem = "expected a single document, but found another document"
+        return Problem(rel, mark.line + 1 if mark else 1, "$", f"invalid YAML: {problem}")
+    return Problem(rel, 1, "$", f"invalid YAML: {exc}")
 
 
 def parse_yaml(text: str, rel: str) -> SpecFile:
     """Parse one YAML document; raise SpecError with located problems."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise SpecError([Problem(rel, 1, "$", f"file is larger than {MAX_BYTES} bytes")])
-    loader = yaml.SafeLoader(text)
+    builder = _Builder(rel)
     try:
-        node = loader.get_single_node()
-        builder = _Builder(loader, rel)
-        data = builder.build(node, ()) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise SpecError([Problem(rel, line, "$", f"invalid YAML: {exc.problem or exc}")]) from None
+        data = builder.parse(text)
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(rel, 1, "$", f"invalid YAML: {exc}")]) from None
+        raise SpecError([_yaml_problem(exc, text, rel)]) from None
     except (_TooBig, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, _TooBig) else f"nested deeper than {MAX_DEPTH} levels"
         raise SpecError([Problem(rel, 1, "$", f"document too large: {reason}")]) from None
-    finally:
-        loader.dispose()
     if builder.problems:
         raise SpecError(builder.problems)
     return SpecFile(rel, data, builder.lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +13,10 @@ from pathlib import Path
 from generator import GENERATED_MARKER
 from generator.errors import OutputClashError
 from generator.plan import BAKE_FILE, DOCKERFILE_DIR
+
+# Temp files carry their writer's pid, so a render can tell a concurrent render's file
+# (keep) from one a killed render left behind (remove).
+_TEMP = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]+\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -40,14 +45,14 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (UnicodeDecodeError, IsADirectoryError):
+    except (UnicodeDecodeError, IsADirectoryError, NotADirectoryError):
         return "\0not a generated text file"
 
 
 def _generated_on_disk(root: Path) -> set[str]:
     candidates = [root / BAKE_FILE, *sorted((root / DOCKERFILE_DIR).glob("*"))]
     found = set()
-    for path in candidates:
+    for path in (p for p in candidates if not _TEMP.match(p.name)):
         if path.is_file() and not path.is_symlink() and is_generated(_read(path) or ""):
             found.add(path.relative_to(root).as_posix())
     return found
@@ -78,7 +83,8 @@ def changes(root: Path, files: Mapping[str, str]) -> list[Change]:
 def _atomic_write(path: Path, text: str) -> None:
     # Readers (and a concurrent render) see the old file or the new one, never a partial one.
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    prefix = f".{path.name}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -91,8 +97,28 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(root: Path) -> None:
+    """Delete temp files of renders that died before their rename."""
+    for folder in (root, root / DOCKERFILE_DIR):
+        for path in folder.glob(".*.tmp") if folder.is_dir() else ():
+            match = _TEMP.match(path.name)
+            if match and not _alive(int(match.group(1))):
+                path.unlink(missing_ok=True)
+
+
 def apply(root: Path, pending: list[Change]) -> None:
-    """Write or remove every changed file."""
+    """Write or remove every changed file, after clearing what a killed render left."""
+    remove_stale_temp_files(root)
     for change in pending:
         target = root / change.path
         if change.new is None:
@@ -109,5 +135,7 @@ def unified_diff(pending: list[Change]) -> str:
         new = (change.new or "").splitlines(keepends=True)
         before = "/dev/null" if change.old is None else f"a/{change.path}"
         after = "/dev/null" if change.new is None else f"b/{change.path}"
-        chunks.append("".join(difflib.unified_diff(old, new, before, after)))
+        for line in difflib.unified_diff(old, new, before, after):
+            missing_newline = not line.endswith("\n")
+            chunks.append(line + "\n\\ No newline at end of file\n" if missing_newline else line)
     return "".join(chunks)

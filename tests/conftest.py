@@ -1,0 +1,185 @@
+"""Shared fixtures: minimal projects built inline, copies of the real specs, CLI helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from generator.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The smallest project that exercises both stacks and all four base templates. Tests derive
+# broken variants with `replace_once`, so the line numbers below are part of many assertions:
+# keep this text stable (line 1 is `project:`, line 28 `api:`, line 32 `store:`).
+MINIMAL_PROJECT = """\
+project:
+  name: sutra
+  registry: ghcr.io/sutra-ai
+  version: 0.1.0
+  source: https://github.com/sutra-ai/sutra
+  default_edition: simple
+  platforms: [linux/amd64]
+stacks:
+  python: {builder: python-builder, runtime: python-base}
+  rust: {builder: rust-builder, runtime: rust-runtime}
+bases:
+  python-base:
+    template: python-base
+    from: python:3.11-slim
+    context: packages/python-base
+  python-builder:
+    template: python-builder
+    bases: [python-base]
+  rust-builder:
+    template: rust-builder
+    from: rust:1.82-slim
+  rust-runtime:
+    template: rust-runtime
+    from: debian:bookworm-slim
+    bases: [rust-builder]
+    context: packages/healthcheck
+services:
+  api:
+    stack: python
+    context: packages/api
+    port: 8000
+  store:
+    stack: rust
+    context: packages/store
+    port: 9000
+"""
+MINIMAL_EDITION = "services: [api, store]\n"
+
+# Everything the minimal project's contexts need (python: requirements.txt + app/;
+# rust: Cargo.toml, Cargo.lock, src/; the bases' contexts exist).
+MINIMAL_PACKAGES: dict[str, str] = {
+    "packages/python-base/requirements.txt": "fastapi==0.110.0\n",
+    "packages/python-base/sutra-healthcheck": "#!/usr/bin/env python3\n",
+    "packages/healthcheck/Cargo.toml": '[package]\nname = "sutra-healthcheck"\n',
+    "packages/healthcheck/Cargo.lock": "version = 3\n",
+    "packages/healthcheck/src/main.rs": "fn main() {}\n",
+    "packages/api/requirements.txt": "msgpack==1.0.8\n",
+    "packages/api/app/__init__.py": "",
+    "packages/store/Cargo.toml": '[package]\nname = "store"\n',
+    "packages/store/Cargo.lock": "version = 3\n",
+    "packages/store/src/main.rs": "fn main() {}\n",
+}
+
+FileContent = str | bytes | None
+TreeState = dict[str, tuple[str, bytes, int]]
+
+
+def replace_once(text: str, old: str, new: str) -> str:
+    """`text` with the single occurrence of `old` replaced (fails loudly if not exactly one)."""
+    count = text.count(old)
+    assert count == 1, f"{old!r} occurs {count} times"
+    return text.replace(old, new)
+
+
+def project_with(old: str, new: str) -> str:
+    """The minimal project.yaml with one edit."""
+    return replace_once(MINIMAL_PROJECT, old, new)
+
+
+def write_files(root: Path, files: Mapping[str, FileContent]) -> None:
+    """Write (str or bytes) or delete (None) files under root, creating parent dirs."""
+    for rel, content in files.items():
+        path = root / rel
+        if content is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def make_minimal_project(root: Path, files: Mapping[str, FileContent] | None = None) -> Path:
+    """Create the minimal valid project at root, then apply per-test overrides."""
+    write_files(
+        root,
+        {
+            "editions/project.yaml": MINIMAL_PROJECT,
+            "editions/simple.yaml": MINIMAL_EDITION,
+            **MINIMAL_PACKAGES,
+        },
+    )
+    write_files(root, files or {})
+    return root
+
+
+def copy_real_project(root: Path) -> Path:
+    """Copy the real repo's editions/ and packages/ (the inputs, not the outputs) to root."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("editions", "packages"):
+        shutil.copytree(REPO_ROOT / name, root / name)
+    return root
+
+
+def tree_state(root: Path) -> TreeState:
+    """Every entry under root: kind, bytes (or link target) and mtime, to prove nothing changed."""
+    state: TreeState = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath, name)
+            info = path.lstat()
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                state[rel] = ("link", os.readlink(path).encode(), info.st_mtime_ns)
+            elif path.is_dir():
+                state[rel] = ("dir", b"", info.st_mtime_ns)
+            else:
+                state[rel] = ("file", path.read_bytes(), info.st_mtime_ns)
+    return state
+
+
+def read_tree(root: Path, rel_dirs: tuple[str, ...] = ("dockerfiles",)) -> dict[str, bytes]:
+    """The generated outputs on disk: docker-bake.hcl and every file under dockerfiles/."""
+    out = {}
+    bake = root / "docker-bake.hcl"
+    if bake.exists():
+        out["docker-bake.hcl"] = bake.read_bytes()
+    for rel_dir in rel_dirs:
+        for path in sorted((root / rel_dir).rglob("*")):
+            if path.is_file():
+                out[path.relative_to(root).as_posix()] = path.read_bytes()
+    return out
+
+
+def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
+    """Run `sutrabuild ARGS` in-process; a crash (not a SystemExit) fails the test, with trace."""
+    result = CliRunner().invoke(main, list(args), prog_name="sutrabuild", env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        trace = "".join(traceback.format_exception(result.exception))
+        pytest.fail(f"sutrabuild {' '.join(args)} crashed:\n{trace}")
+    return result
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: make_project(files={...}, name="proj") -> root of a minimal valid project."""
+
+    def factory(files: Mapping[str, FileContent] | None = None, name: str = "proj") -> Path:
+        return make_minimal_project(tmp_path / name, files)
+
+    return factory
+
+
+@pytest.fixture
+def minimal_project(make_project: Callable[..., Path]) -> Path:
+    """A minimal valid project, not rendered yet."""
+    return make_project()
+
+
+@pytest.fixture
+def real_project(tmp_path: Path) -> Path:
+    """A copy of the real repo's editions/ + packages/, not rendered yet."""
+    return copy_real_project(tmp_path / "repo")

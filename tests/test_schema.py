@@ -1,0 +1,174 @@
+"""schema.py: both JSON Schemas, and the shape of every kind of message they produce."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from generator.errors import SpecError
+from generator.schema import check_schema, schema_kind, validate_all
+from generator.specs import load_specs, parse_yaml
+from tests.conftest import MINIMAL_PROJECT, REPO_ROOT, replace_once
+
+SAFE_TEXT = (
+    'must not contain quotes, backslashes, backticks, control characters (newlines), "${" or '
+    '"%{": they would break the generated HCL or Dockerfile'
+)
+NAME = (
+    "is not a valid name: use lowercase letters, digits and single dashes, starting with a letter"
+)
+
+
+def edition_messages(text: str) -> list[str]:
+    """Schema problems of an edition file with this text."""
+    return [str(p) for p in check_schema(parse_yaml(text, "editions/simple.yaml"))]
+
+
+def project_messages(old: str, new: str) -> list[str]:
+    """Schema problems of the minimal project.yaml with one edit."""
+    text = replace_once(MINIMAL_PROJECT, old, new)
+    return [str(p) for p in check_schema(parse_yaml(text, "editions/project.yaml"))]
+
+
+@pytest.mark.parametrize("kind", ["project", "edition"])
+def test_schemas_are_valid_draft_2020_12(kind: str) -> None:
+    text = resources.files("generator").joinpath(f"schemas/{kind}.schema.json").read_text()
+    schema = json.loads(text)
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["additionalProperties"] is False
+
+
+def test_schema_kind_follows_the_file_name() -> None:
+    assert schema_kind(parse_yaml("{}", "editions/project.yaml")) == "project"
+    assert schema_kind(parse_yaml("{}", "editions/simple.yaml")) == "edition"
+    assert schema_kind(parse_yaml("{}", "editions/my-project.yaml")) == "edition"
+
+
+def test_real_specs_are_schema_valid() -> None:
+    validate_all(load_specs(REPO_ROOT))
+
+
+def test_minimal_project_is_schema_valid() -> None:
+    assert check_schema(parse_yaml(MINIMAL_PROJECT, "editions/project.yaml")) == []
+
+
+def test_unknown_keys_are_one_problem_each_at_their_own_line() -> None:
+    assert edition_messages("services: [api]\nzeta: 1\nalpha: 2\n") == [
+        "editions/simple.yaml:3: $.alpha: unknown key 'alpha'",
+        "editions/simple.yaml:2: $.zeta: unknown key 'zeta'",
+    ]
+
+
+def test_required_property() -> None:
+    assert edition_messages("description: x\n") == [
+        "editions/simple.yaml:1: $: 'services' is a required property"
+    ]
+
+
+def test_pattern_message_shows_the_value_then_the_schema_message() -> None:
+    assert edition_messages("extends: Simple\nservices: [api]\n") == [
+        f"editions/simple.yaml:1: $.extends: 'Simple' {NAME}"
+    ]
+
+
+def test_long_values_are_shortened_to_sixty_characters() -> None:
+    [message] = project_messages("version: 0.1.0", "version: -" + "a" * 70)
+    shown = "'-" + "a" * 55 + "..."
+    assert message == (
+        f"editions/project.yaml:4: $.project.version: {shown} is not a valid image tag: letters, "
+        "digits, '_', '.', '-', at most 128, not starting with '.' or '-'"
+    )
+    assert len(shown) == 60
+
+
+def test_huge_values_never_make_huge_messages() -> None:
+    [message] = edition_messages("services: " + "x" * 5000 + "\n")
+    assert message.startswith("editions/simple.yaml:1: $.services: 'xxxx")
+    assert len(message) < 300
+
+
+def test_type_and_enum_messages_come_from_jsonschema() -> None:
+    assert project_messages("    stack: python\n", "    stack: java\n") == [
+        "editions/project.yaml:29: $.services.api.stack: 'java' is not one of ['python', 'rust']"
+    ]
+    assert edition_messages("services: [api, 1]\n") == [
+        "editions/simple.yaml:1: $.services[1]: 1 is not of type 'string'"
+    ]
+
+
+def test_several_problems_in_one_file_are_all_found() -> None:
+    text = replace_once(MINIMAL_PROJECT, "port: 8000", "port: 0").replace(
+        "version: 0.1.0", "version: '.1'"
+    )
+    messages = [str(p) for p in check_schema(parse_yaml(text, "editions/project.yaml"))]
+    assert sorted(messages) == [
+        "editions/project.yaml:31: $.services.api.port: 0 is less than the minimum of 1",
+        "editions/project.yaml:4: $.project.version: '.1' is not a valid image tag: letters, "
+        "digits, '_', '.', '-', at most 128, not starting with '.' or '-'",
+    ]
+
+
+def test_validate_all_raises_every_problem_sorted() -> None:
+    specs = [
+        parse_yaml(replace_once(MINIMAL_PROJECT, "port: 9000", "port: x"), "editions/project.yaml"),
+        parse_yaml("services: []\nextra: 1\n", "editions/community.yaml"),
+    ]
+    with pytest.raises(SpecError) as info:
+        validate_all(specs)
+    assert str(info.value) == (
+        "editions/community.yaml:2: $.extra: unknown key 'extra'\n"
+        "editions/project.yaml:35: $.services.store.port: 'x' is not of type 'integer'"
+    )
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("'say \"hi\"'", "'say \"hi\"'"),
+        ("'${HOME}'", "'${HOME}'"),
+        ("'%{ if x }'", "'%{ if x }'"),
+        ("'a\\b'", "'a\\\\b'"),
+        ('"a\\nb"', "'a\\nb'"),
+        ("'run `id`'", "'run `id`'"),
+    ],
+)
+@pytest.mark.parametrize("field", ["env", "args"])
+def test_unsafe_variable_values_get_the_safe_text_message(
+    field: str, value: str, shown: str
+) -> None:
+    """env/args values may be text or numbers; unsafe text must say why, not `not of type`."""
+    messages = project_messages(
+        "    port: 8000\n", f"    port: 8000\n    {field}: {{V: {value}}}\n"
+    )
+    assert messages == [f"editions/project.yaml:32: $.services.api.{field}.V: {shown} {SAFE_TEXT}"]
+
+
+@pytest.mark.parametrize("value", ["1.5", "null", "[a]"])
+def test_variable_values_of_the_wrong_type(value: str) -> None:
+    [message] = project_messages("    port: 8000\n", f"    port: 8000\n    env: {{V: {value}}}\n")
+    assert message.startswith("editions/project.yaml:32: $.services.api.env.V: ")
+    assert message.endswith(" is not of type 'string'")
+
+
+def test_variable_values_may_be_text_numbers_or_booleans() -> None:
+    edit = "    port: 8000\n    env: {A: text, B: 3, C: true, D: 'cost $5 or 100%'}\n"
+    assert project_messages("    port: 8000\n", edit) == []
+
+
+def test_too_long_text_says_it_is_too_long() -> None:
+    """A 501-character description has no forbidden character: the limit is the problem."""
+    [message] = edition_messages("description: " + "x" * 501 + "\nservices: [api]\n")
+    assert message.startswith("editions/simple.yaml:1: $.description: 'xxx")
+    assert "500" in message
+    assert "must not contain" not in message
+
+
+def test_a_bad_key_is_located_at_the_key() -> None:
+    """propertyNames problems point at the offending key's line and path, not its mapping."""
+    messages = project_messages("  store:\n", "  Store:\n")
+    assert messages == [f"editions/project.yaml:32: $.services.Store: key 'Store' {NAME}"]
