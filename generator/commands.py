@@ -65,6 +65,7 @@ def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderRepo
     if edition not in buildable:
         known = ", ".join(sorted(resolved.editions))
         raise UsageError(f"unknown edition or target {edition!r}; editions: {known}")
+    bake_step.require_buildx()
     report = render(root)
     bake_step.run_bake(root, edition, options)
     return report

@@ -119,6 +119,14 @@ def _name_problems(project: Project) -> Iterator[Problem]:
             yield spec.problem(("bases", name), f"base name {name!r} clashes with an edition name")
 
 
+def _env_problems(project: Project) -> Iterator[Problem]:
+    spec = project.project_file
+    for service in project.services.values():
+        if "PORT" in dict(service.env):
+            msg = "PORT is set from the service's `port`; remove it from env"
+            yield spec.problem(("services", service.name, "env", "PORT"), msg)
+
+
 def _secret_problems(project: Project) -> Iterator[Problem]:
     spec = project.project_file
     for service in project.services.values():
@@ -181,7 +189,8 @@ def _resolve_edition(project: Project, edition: Edition) -> ResolvedEdition:
 def problems(project: Project, root: Path) -> list[Problem]:
     """Every semantic problem in the project."""
     found = [p for e in project.editions.values() for p in _edition_problems(project, e)]
-    for check in (_reference_problems, _base_problems, _name_problems, _secret_problems):
+    checks = (_reference_problems, _base_problems, _name_problems, _env_problems, _secret_problems)
+    for check in checks:
         found.extend(check(project))
     found.extend(_context_problems(project, root))
     return found

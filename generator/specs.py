@@ -184,6 +184,9 @@ def _read(path: Path, rel: str) -> str:
 
 
 def _each_loaded(root: Path) -> Iterator[SpecFile | SpecError]:
+    for path in sorted((root / SPEC_DIR).glob("*.yml")):
+        rel = path.relative_to(root).as_posix()
+        yield SpecError([Problem(rel, 1, "$", "spec files end in .yaml; rename it to be read")])
     for path in spec_paths(root):
         rel = path.relative_to(root).as_posix()
         try:

@@ -35,7 +35,7 @@ TAG = (
     "is not a valid image tag: letters, digits, '_', '.', '-', at most 128, "
     "not starting with '.' or '-'"
 )
-PROBLEM_LINE = re.compile(r"^editions/[^:/]+\.yaml:\d+: \$\S*: .+$")
+PROBLEM_LINE = re.compile(r"^editions/[^:/]+\.ya?ml:\d+: \$\S*: .+$")
 # Every invocation of a broken spec must be quick, hostile documents included.
 MAX_SECONDS = 2.0
 
@@ -432,7 +432,24 @@ CASES = [
         + SECRET.format(kind="args"),
         f"{P}:34: $.services.api.args.SIGNING_KEY: 'SIGNING_KEY' " + SECRET.format(kind="args"),
     ),
+    case(
+        "env-sets-port-that-port-owns",
+        {P: after_api_port("    env:\n      PORT: 9999\n")},
+        f"{P}:33: $.services.api.env.PORT: PORT is set from the service's `port`; "
+        "remove it from env",
+    ),
+    case(
+        "volume-is-the-root-directory",
+        {P: after_api_port("    volumes: [/]\n")},
+        f"{P}:32: $.services.api.volumes[0]: '/' is not an absolute path below / of letters, "
+        "digits, '.', '_', '-' and '/'",
+    ),
     # --- hostile documents ---------------------------------------------------------------------
+    case(
+        "spec-with-yml-extension",
+        {"editions/extra.yml": "services: [api]\n"},
+        "editions/extra.yml:1: $: spec files end in .yaml; rename it to be read",
+    ),
     case(
         "yaml-alias-bomb",
         {S: billion_laughs()},
