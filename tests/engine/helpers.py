@@ -54,3 +54,10 @@ def image_id(ref: str) -> str | None:
     """The image ID a tag points at, or None."""
     proc = run("docker", "image", "inspect", "--format", "{{.Id}}", ref, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def image_content(ref: str) -> str | None:
+    """What a tag runs: its layers and config (not the build's timestamps), or None."""
+    fmt = "{{json .RootFS.Layers}} {{json .Config}}"
+    proc = run("docker", "image", "inspect", "--format", fmt, ref, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None

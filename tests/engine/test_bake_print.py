@@ -68,7 +68,7 @@ def test_default_group_is_the_default_edition(resolved: Resolved) -> None:
 
 def test_labels_platforms_and_secrets(resolved: Resolved) -> None:
     """OCI labels and platforms come from the spec; secrets only when asked for."""
-    target = printed("simple")["target"]["sutra-storage"]
+    target = printed("simple", {"CA_BUNDLE": "", "PIP_INDEX_URL": ""})["target"]["sutra-storage"]
     labels = target["labels"]
     assert labels["org.opencontainers.image.title"] == "sutra-storage"
     assert labels["org.opencontainers.image.source"] == resolved.project.settings.source

@@ -173,5 +173,5 @@ def test_policy_flags_a_root_image_with_shell_healthcheck_and_setuid(
     assert "HEALTHCHECK is CMD-SHELL, not exec form (CMD [...])" in found
     assert "setuid/setgid file /usr/local/bin/sneaky not in the base image" in found
     assert "build cache /root/.cache present" in found
-    assert "label org.opencontainers.image.title missing" in found
+    assert "label org.opencontainers.image.source missing" in found
     assert any(v.startswith("size ") and "exceeds the budget of 1 MiB" in v for v in found)
