@@ -136,10 +136,13 @@ def test_leak_scanner_finds_a_secret_written_into_a_layer(tmp_path: Path, unique
         "RUN --mount=type=secret,id=token cp /run/secrets/token /leaked\n"
     )
     image = f"sutra-leak-probe:{unique_version}"
+    # --no-cache: a secret's value is not part of the cache key, so a cached layer would hold
+    # an earlier run's marker.
     run(
         "docker",
         "buildx",
         "build",
+        "--no-cache",
         "--secret",
         f"id=token,src={tmp_path / 'secret.txt'}",
         "--tag",
