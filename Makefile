@@ -5,11 +5,14 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
+# Recipes (and tests that call make or sutrabuild) use this checkout's tools.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install render check validate list bake verify engine test lint bench clean
+.PHONY: help install render check validate list bake release verify engine test lint bench clean
 
 help:
-	@echo "make bake EDITION=simple|community|enterprise   render, then docker buildx bake the edition"
+	@echo "make bake EDITION=simple|community|enterprise   render, then docker buildx bake the edition (native platform)"
+	@echo "make release EDITION=... REGISTRY=... VERSION=...   every platform in the spec, pushed"
 	@echo "make verify EDITION=...                         run every image of an edition, wait for healthy, enforce the image policy"
 	@echo "make render | check | validate | list           generator commands (see README)"
 	@echo "make test | lint | bench                        tests (real Docker builds included), linters, speed benchmark"
@@ -38,6 +41,9 @@ list: $(STAMP)
 # CA_BUNDLE (a PEM file) and PIP_INDEX_URL in the environment reach builds as BuildKit secrets.
 bake: $(STAMP)
 	$(BIN)/sutrabuild bake $(EDITION) $(BAKE_FLAGS)
+
+release: $(STAMP)
+	$(BIN)/sutrabuild bake $(EDITION) --all-platforms --push $(BAKE_FLAGS)
 
 verify: $(STAMP)
 	$(BIN)/sutrabuild verify $(EDITION)

@@ -13,9 +13,9 @@ variable "VERSION" {
   default = "0.1.0"
 }
 
-# Comma-separated target platforms.
+# Comma-separated platforms; empty builds for the builder's own. Releases build linux/amd64,linux/arm64 (`sutrabuild bake --all-platforms`).
 variable "PLATFORMS" {
-  default = "linux/amd64,linux/arm64"
+  default = ""
 }
 
 # VCS revision label; `sutrabuild bake` sets it from git.
@@ -85,7 +85,7 @@ group "simple" {
 
 # Shared by every target through `inherits`.
 target "_common" {
-  platforms = split(",", PLATFORMS)
+  platforms = PLATFORMS == "" ? [] : split(",", PLATFORMS)
   # Secrets reach builds only as BuildKit secret mounts, never as args or env.
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],

@@ -7,7 +7,7 @@
 FROM sutra-python-builder AS deps
 ARG TARGETPLATFORM
 COPY requirements.txt /opt/sutra/requirements.txt
-RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sharing=locked \
+RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sharing=shared \
     --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
     --mount=type=secret,id=pip_index_url,env=PIP_INDEX_URL \
     if [ -f /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \

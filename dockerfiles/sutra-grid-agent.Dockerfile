@@ -14,8 +14,11 @@ RUN --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
  && cargo fetch --locked \
  && rm -r src
 COPY src ./src
+# Touching the sources makes cargo rebuild from them, never trust an artifact in the
+# target cache that merely looks newer.
 RUN --mount=type=cache,id=sutra-cargo-target-sutra-grid-agent-${TARGETPLATFORM},target=/src/target,sharing=locked \
-    cargo build --release --locked --offline \
+    find src -type f -exec touch {} + \
+ && cargo build --release --locked --offline \
  && install -D -m 0755 target/release/sutra-grid-agent /out/sutra-grid-agent
 
 # Runtime: the Rust runtime base and one binary.

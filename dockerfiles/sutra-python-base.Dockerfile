@@ -18,7 +18,7 @@ RUN groupadd --system --gid 1000 sutra \
 # The common packages every Python service imports, installed once in a shared layer.
 # requirements.txt pins every package, so --no-deps installs exactly the lock and pip check proves it whole.
 COPY requirements.txt /opt/sutra/requirements-common.txt
-RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sharing=locked \
+RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sharing=shared \
     --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
     --mount=type=secret,id=pip_index_url,env=PIP_INDEX_URL \
     if [ -f /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \

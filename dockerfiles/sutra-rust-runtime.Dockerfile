@@ -8,8 +8,10 @@ ARG TARGETPLATFORM
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Touching the sources makes cargo rebuild from them, never trust a cached artifact.
 RUN --mount=type=cache,id=sutra-cargo-target-probe-${TARGETPLATFORM},target=/src/target,sharing=locked \
-    cargo build --release --locked --offline \
+    find src -type f -exec touch {} + \
+ && cargo build --release --locked --offline \
  && install -D -m 0755 target/release/sutra-healthcheck /out/sutra-healthcheck
 
 # The runtime every Rust service ships on: CA certificates, the probe, a non-root user.

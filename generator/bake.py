@@ -27,6 +27,7 @@ class BakeOptions:
     load: bool = False
     print_only: bool = False
     platforms: tuple[str, ...] = ()
+    all_platforms: bool = False
     sets: tuple[str, ...] = ()
     builder: str | None = None
     ca_bundle: str | None = None
@@ -72,6 +73,9 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
     env = dict(base)
     if not env.get("REVISION"):
         env["REVISION"] = _git(root, "rev-parse", "HEAD")
+    # The commit time, not the wall clock: rebuilding a commit gives the same labels.
+    if not env.get("CREATED"):
+        env["CREATED"] = _git(root, "log", "-1", "--format=%cI")
     bundle = options.ca_bundle or env.get("CA_BUNDLE")
     if bundle:
         if not Path(bundle).is_file():
@@ -80,17 +84,25 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
     return env
 
 
+def _stream(proc: subprocess.Popen[str]) -> list[str]:
+    """Echo buildx's stderr as it comes and collect the targets it says failed."""
+    failed: list[str] = []
+    for line in proc.stderr or ():
+        sys.stderr.write(line)
+        failed += [m for m in FAILED_TARGET.findall(line) if m not in failed]
+    return failed
+
+
 def run_bake(root: Path, edition: str, options: BakeOptions) -> None:
-    """Run buildx bake, streaming its output; raise BuildFailed naming the failing targets."""
+    """Run buildx bake with live output; raise BuildFailed naming the failing targets."""
     require_buildx()
     env = bake_environment(root, options, os.environ)
     command = bake_command(edition, options, env.get("CA_BUNDLE"))
-    proc = subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE, text=True)
-    failed: list[str] = []
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        sys.stderr.write(line)
-        failed += [m for m in FAILED_TARGET.findall(line) if m not in failed]
+    # On a terminal buildx keeps its own live display and names failures itself; piped
+    # (CI, logs) we read its lines to name the failing targets in our last line too.
+    piped = None if sys.stderr.isatty() else subprocess.PIPE
+    proc = subprocess.Popen(command, cwd=root, env=env, stderr=piped, text=True)
+    failed = _stream(proc) if piped else []
     if proc.wait() != 0:
         named = f"; failed target(s): {', '.join(failed)}" if failed else ""
         raise BuildFailed(f"docker buildx bake {edition} failed (exit {proc.returncode}){named}")

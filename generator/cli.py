@@ -105,6 +105,9 @@ def list_editions(root: Path) -> None:
     "--print", "print_only", is_flag=True, help="Print the resolved build, build nothing."
 )
 @click.option("--platform", "platforms", multiple=True, help="Target platform; repeatable.")
+@click.option(
+    "--all-platforms", is_flag=True, help="Every platform in project.platforms (releases)."
+)
 @click.option("--set", "sets", multiple=True, metavar="K=V", help="Override a target attribute.")
 @click.option("--builder", help="The buildx builder to use.")
 @click.option(

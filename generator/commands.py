@@ -1,9 +1,8 @@
-"""The pipeline, load -> validate -> resolve -> plan -> render -> write/check -> bake,
-as plain functions the CLI (and tests) call."""
+"""The pipeline (load, validate, resolve, plan, render, write/check, bake) as plain functions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import bake as bake_step
@@ -58,13 +57,15 @@ def check(root: Path) -> int:
 
 
 def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderReport:
-    """Render, then build an edition with docker buildx bake."""
+    """Render, then build an edition (or one target) with docker buildx bake."""
     resolved = load(root)
     project = resolved.project
     buildable = {*resolved.editions, *RESERVED_NAMES, *project.bases, *project.services}
     if edition not in buildable:
         known = ", ".join(sorted(resolved.editions))
         raise UsageError(f"unknown edition or target {edition!r}; editions: {known}")
+    if options.all_platforms:
+        options = replace(options, platforms=project.settings.platforms)
     bake_step.require_buildx()
     report = render(root)
     bake_step.run_bake(root, edition, options)

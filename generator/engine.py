@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from generator.bake import require_buildx
-from generator.errors import BuildFailed
+from generator.bake import ENGINE_HINT, require_buildx
+from generator.errors import BuildFailed, ToolMissing
 from generator.plan import BAKE_FILE
 
 
@@ -17,9 +17,14 @@ def docker(
     *args: str, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run `docker ARGS`; raise BuildFailed with docker's own message when it fails."""
-    proc = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, check=False, timeout=timeout
-    )
+    try:
+        proc = subprocess.run(
+            ["docker", *args], capture_output=True, text=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildFailed(f"docker {args[0]} did not answer within {timeout:.0f}s") from None
+    except FileNotFoundError:
+        raise ToolMissing(f"docker not found on PATH: {ENGINE_HINT}") from None
     if check and proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise BuildFailed(f"docker {args[0]} failed: {last}")

@@ -6,23 +6,13 @@ import posixpath
 from dataclasses import dataclass
 
 from generator import GENERATED_MARKER
-from generator.model import Base, Pairs, Project, Service
+from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Base, Pairs, Project, Service
 from generator.resolve import Resolved, service_bases
 from generator.specs import SPEC_DIR
 
 BAKE_FILE = "docker-bake.hcl"
 DOCKERFILE_DIR = "dockerfiles"
 BASES_GROUP = "bases"
-# What each build context may send to BuildKit: an allowlist, so stray files (.env, caches,
-# target/) never reach a build and never invalidate its cache.
-CONTEXT_ALLOW = {
-    "python": ("requirements.txt", "app/"),
-    "rust": ("Cargo.toml", "Cargo.lock", "src/"),
-    "python-base": ("requirements.txt", "sutra-healthcheck"),
-    "python-builder": (),
-    "rust-builder": (),
-    "rust-runtime": ("Cargo.toml", "Cargo.lock", "src/"),
-}
 
 
 @dataclass(frozen=True)
@@ -188,7 +178,12 @@ def _variables(project: Project) -> tuple[Variable, ...]:
     return (
         Variable("REGISTRY", s.registry, "Registry and namespace every tag starts with."),
         Variable("VERSION", s.version, "Tag of every image, e.g. VERSION=1.2.3."),
-        Variable("PLATFORMS", ",".join(s.platforms), "Comma-separated target platforms."),
+        Variable(
+            "PLATFORMS",
+            "",
+            "Comma-separated platforms; empty builds for the builder's own. Releases build "
+            f"{','.join(s.platforms)} (`sutrabuild bake --all-platforms`).",
+        ),
         Variable("REVISION", "", "VCS revision label; `sutrabuild bake` sets it from git."),
         Variable("CREATED", "", "RFC 3339 creation label; empty means the build time."),
         Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
@@ -261,7 +256,7 @@ def _base_dockerfile(project: Project, base: Base) -> DockerfilePlan:
         parent=None if base.from_image else first,
         builder=first if base.from_image else None,
         packages=base.packages,
-        context_allow=CONTEXT_ALLOW[base.template],
+        context_allow=BASE_TEMPLATES[base.template].context_files,
         **_user_fields(project),
     )
 
@@ -281,7 +276,7 @@ def _service_dockerfile(project: Project, service: Service) -> DockerfilePlan:
         command=service.command or _default_command(service),
         volumes=service.volumes,
         healthcheck=_healthcheck(service),
-        context_allow=CONTEXT_ALLOW[service.stack],
+        context_allow=STACK_CONTEXT_FILES[service.stack],
         **_user_fields(project),
     )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from generator.errors import GeneratorError
 from generator.plan import DockerfilePlan, Plan
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -56,7 +57,13 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
 
 
 def _render(template: str, **values: object) -> str:
-    return environment().get_template(template).render(**values)
+    try:
+        return environment().get_template(template).render(**values)
+    except jinja2.TemplateNotFound as exc:
+        raise GeneratorError(
+            f"template {exc.name} not found in {TEMPLATE_DIR}: sutrabuild reads templates/ from "
+            "its checkout; install it with `pip install -e .` (as `make install` does)"
+        ) from None
 
 
 def render_dockerfile(df: DockerfilePlan) -> dict[str, str]:

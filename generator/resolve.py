@@ -9,19 +9,16 @@ from pathlib import Path
 from types import MappingProxyType
 
 from generator.errors import Problem, SpecError
-from generator.model import Edition, Project
+from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Edition, Project
 
 # Group names the bake file itself uses.
 RESERVED_NAMES = frozenset({"default", "bases"})
 # Build args and env end up in image metadata for anyone who can pull the image.
 SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|_KEY$|^KEY$|CREDENTIAL", re.IGNORECASE)
-STACK_FILES = {"python": ("requirements.txt", "app"), "rust": ("Cargo.toml", "Cargo.lock", "src")}
-TEMPLATE_NEEDS = {
-    "python-base": ("from", "context"),
-    "python-builder": ("bases",),
-    "rust-builder": ("from",),
-    "rust-runtime": ("from", "context", "bases"),
-}
+# Volumes over these would hide or hand the non-root user what the OS needs.
+SYSTEM_DIRS = frozenset(
+    {"bin", "boot", "dev", "etc", "lib", "lib64", "proc", "root", "run", "sbin", "sys", "usr"}
+)
 
 
 @dataclass(frozen=True)
@@ -98,11 +95,20 @@ def _base_problems(project: Project) -> Iterator[Problem]:
                 yield spec.problem(("bases", base.name, "bases", i), f"unknown base {dep!r}")
             elif base.name in _base_closure(project, (dep,)):
                 yield spec.problem(("bases", base.name, "bases", i), f"base cycle through {dep!r}")
-        have = {"from": base.from_image, "context": base.context, "bases": base.bases}
-        for key in TEMPLATE_NEEDS[base.template]:
-            if not have[key]:
-                msg = f"template {base.template!r} needs {key!r}"
-                yield spec.problem(("bases", base.name), msg)
+        yield from _template_key_problems(project, base.name)
+
+
+def _template_key_problems(project: Project, name: str) -> Iterator[Problem]:
+    base, spec = project.bases[name], project.project_file
+    needs = BASE_TEMPLATES[base.template]
+    given = {"from": base.from_image, "context": base.context, "bases": base.bases}
+    given["packages"] = base.packages
+    for key, value in sorted(given.items()):
+        if value and key not in needs.uses:
+            msg = f"template {base.template!r} does not use {key!r}; remove it"
+            yield spec.problem(("bases", name, key), msg)
+        elif not value and key in needs.requires:
+            yield spec.problem(("bases", name), f"template {base.template!r} needs {key!r}")
 
 
 def _name_problems(project: Project) -> Iterator[Problem]:
@@ -140,6 +146,15 @@ def _secret_problems(project: Project) -> Iterator[Problem]:
                     yield spec.problem(("services", service.name, kind, key), msg)
 
 
+def _volume_problems(project: Project) -> Iterator[Problem]:
+    spec = project.project_file
+    for service in project.services.values():
+        for i, volume in enumerate(service.volumes):
+            if volume.strip("/").split("/")[0] in SYSTEM_DIRS:
+                msg = f"{volume!r} is a system directory; mount data somewhere like /data"
+                yield spec.problem(("services", service.name, "volumes", i), msg)
+
+
 def _path_problem(root: Path, rel: str, needs: tuple[str, ...]) -> str | None:
     real_root = root.resolve()
     path = (root / rel).resolve()
@@ -147,17 +162,18 @@ def _path_problem(root: Path, rel: str, needs: tuple[str, ...]) -> str | None:
         return f"{rel!r} escapes the project root"
     if not path.is_dir():
         return f"{rel!r} is not a directory under the project root"
-    missing = [n for n in needs if not (path / n).exists()]
+    missing = [n.rstrip("/") for n in needs if not (path / n).exists()]
     return f"{rel!r} lacks {', '.join(missing)}" if missing else None
 
 
 def _context_problems(project: Project, root: Path) -> Iterator[Problem]:
     spec = project.project_file
     for base in project.bases.values():
-        if base.context and (msg := _path_problem(root, base.context, ())):
+        files = BASE_TEMPLATES[base.template].context_files
+        if base.context and (msg := _path_problem(root, base.context, files)):
             yield spec.problem(("bases", base.name, "context"), msg)
     for service in project.services.values():
-        needs = STACK_FILES.get(service.stack, ())
+        needs = STACK_CONTEXT_FILES.get(service.stack, ())
         if msg := _path_problem(root, service.context, needs):
             yield spec.problem(("services", service.name, "context"), msg)
 
@@ -189,7 +205,14 @@ def _resolve_edition(project: Project, edition: Edition) -> ResolvedEdition:
 def problems(project: Project, root: Path) -> list[Problem]:
     """Every semantic problem in the project."""
     found = [p for e in project.editions.values() for p in _edition_problems(project, e)]
-    checks = (_reference_problems, _base_problems, _name_problems, _env_problems, _secret_problems)
+    checks = (
+        _reference_problems,
+        _base_problems,
+        _name_problems,
+        _env_problems,
+        _secret_problems,
+        _volume_problems,
+    )
     for check in checks:
         found.extend(check(project))
     found.extend(_context_problems(project, root))

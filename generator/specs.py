@@ -17,7 +17,7 @@ PROJECT_FILE = "project.yaml"
 # Hostile or broken input must fail fast with a message, never hang or blow the stack.
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
-MAX_NODES = 20_000
+MAX_NODES = 100_000
 
 JsonPath = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from generator import engine, policy
 from generator.errors import CheckFailed, UsageError
@@ -45,19 +46,19 @@ def health_deadline(check: HealthCheck) -> float:
     return seconds(check.start_period) + check.retries * seconds(check.interval) + 5
 
 
-def edition_images(resolved: Resolved, printed: Mapping, edition: str) -> dict[str, str]:
+def edition_images(resolved: Resolved, printed: Mapping[str, Any], edition: str) -> dict[str, str]:
     """service -> the first tag bake resolves for it (so REGISTRY/VERSION overrides apply)."""
-    if edition not in resolved.editions:
-        known = ", ".join(sorted(resolved.editions))
-        raise UsageError(f"unknown edition {edition!r}; known editions: {known}")
     targets = printed["target"]
     return {s: targets[s]["tags"][0] for s in resolved.editions[edition].services}
 
 
-def _wait_healthy(containers: dict[str, str], deadlines: dict[str, float]) -> dict[str, tuple]:
+Status = tuple[str, float | None]
+
+
+def _wait_healthy(containers: dict[str, str], deadlines: dict[str, float]) -> dict[str, Status]:
     """Poll every container until healthy, unhealthy, exited, or past its deadline."""
     start = time.monotonic()
-    done: dict[str, tuple[str, float | None]] = {}
+    done: dict[str, Status] = {}
     while len(done) < len(containers):
         elapsed = time.monotonic() - start
         for service, container in containers.items():
@@ -106,16 +107,17 @@ def _running_uid(container: str) -> int | None:
     return int(proc.stdout.strip()) if proc.returncode == 0 else None
 
 
-def _start(images: dict[str, str]) -> dict[str, str]:
-    containers = {}
+def _start(images: dict[str, str], containers: dict[str, str]) -> None:
+    """Start one container per image, recording each before the next, so all get removed."""
     for service, image in images.items():
         name = f"sutra-verify-{service}-{os.getpid()}"
-        engine.docker("run", "--detach", "--name", name, image)
         containers[service] = name
-    return containers
+        engine.docker("run", "--detach", "--name", name, image)
 
 
-def _verify_started(project: Project, images: dict[str, str], containers: dict[str, str]):
+def _verify_started(
+    project: Project, images: dict[str, str], containers: dict[str, str]
+) -> list[ImageResult]:
     deadlines = {s: health_deadline(project.services[s].healthcheck) for s in containers}
     statuses = _wait_healthy(containers, deadlines)
     results = []
@@ -133,13 +135,16 @@ def _verify_started(project: Project, images: dict[str, str], containers: dict[s
 
 def verify(resolved: Resolved, root: Path, edition: str) -> list[ImageResult]:
     """Start every image of the edition, wait for health, apply the policy; always clean up."""
+    if edition not in resolved.editions:
+        known = ", ".join(sorted(resolved.editions))
+        raise UsageError(f"unknown edition {edition!r}; known editions: {known}")
     images = edition_images(resolved, engine.bake_print(root, edition), edition)
     missing = [image for image in images.values() if engine.inspect_image(image) is None]
     if missing:
         raise CheckFailed(f"not built: {', '.join(missing)}; run `make bake EDITION={edition}`")
     containers: dict[str, str] = {}
     try:
-        containers = _start(images)
+        _start(images, containers)
         return _verify_started(resolved.project, images, containers)
     finally:
         for container in containers.values():

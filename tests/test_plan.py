@@ -135,7 +135,7 @@ def test_variables_default_to_the_project_settings(real: Plan) -> None:
     assert {v.name: v.default for v in real.bake.variables} == {
         "REGISTRY": "ghcr.io/sutra-ai",
         "VERSION": "0.1.0",
-        "PLATFORMS": "linux/amd64,linux/arm64",
+        "PLATFORMS": "",
         "REVISION": "",
         "CREATED": "",
         "CA_BUNDLE": "",

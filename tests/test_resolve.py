@@ -124,6 +124,8 @@ def test_base_cycle_is_reported_on_both_bases(tmp_path: Path) -> None:
     edit = "    context: packages/python-base\n    bases: [python-builder]\n"
     files = {"editions/project.yaml": project_with("    context: packages/python-base\n", edit)}
     assert problems_at(tmp_path, files) == [
+        "editions/project.yaml:16: $.bases.python-base.bases: template 'python-base' does not "
+        "use 'bases'; remove it",
         "editions/project.yaml:16: $.bases.python-base.bases[0]: base cycle through "
         "'python-builder'",
         "editions/project.yaml:19: $.bases.python-builder.bases[0]: base cycle through "

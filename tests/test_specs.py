@@ -238,7 +238,7 @@ def test_node_limit_is_exact() -> None:
     """A list of N scalars is N + 1 values."""
     parse_yaml("[" + ",".join(["x"] * (MAX_NODES - 1)) + "]", "e.yaml")
     assert problems_of("[" + ",".join(["x"] * MAX_NODES) + "]", "e.yaml") == [
-        "e.yaml:1: $: document too large: more than 20000 values (after expanding aliases)"
+        "e.yaml:1: $: document too large: more than 100000 values (after expanding aliases)"
     ]
 
 

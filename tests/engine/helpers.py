@@ -5,12 +5,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The generator under test, whatever `sutrabuild` on PATH may be.
+SUTRABUILD = (sys.executable, "-m", "generator")
+NATIVE = "linux/arm64" if platform.machine() in ("aarch64", "arm64") else "linux/amd64"
 
 
 def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, check: bool = True):
@@ -31,7 +36,7 @@ def bake(
     extra: tuple[str, ...] = (),
 ) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
     """`sutrabuild bake ARGS -- --progress=rawjson EXTRA`: the process and its progress events."""
-    command = ["sutrabuild", "bake", *args, "--", "--progress=rawjson", *extra]
+    command = [*SUTRABUILD, "bake", *args, "--", "--progress=rawjson", *extra]
     proc = run(*command, cwd=cwd, env=env, check=check)
     events = []
     for line in proc.stderr.splitlines():

@@ -73,7 +73,7 @@ def test_labels_platforms_and_secrets(resolved: Resolved) -> None:
     assert labels["org.opencontainers.image.title"] == "sutra-storage"
     assert labels["org.opencontainers.image.source"] == resolved.project.settings.source
     assert labels["org.opencontainers.image.created"]
-    assert target["platforms"] == list(resolved.project.settings.platforms)
+    assert "platforms" not in target, "an empty PLATFORMS builds for the builder's own platform"
     assert "secret" not in target
     env = {"CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt", "PIP_INDEX_URL": "https://u:p@x/"}
     secured = printed("simple", env)["target"]["sutra-storage"]
@@ -82,3 +82,12 @@ def test_labels_platforms_and_secrets(resolved: Resolved) -> None:
         {"id": "pip_index_url", "env": "PIP_INDEX_URL"},
     ]
     assert "u:p" not in json.dumps(secured)
+
+
+def test_platforms_variable_sets_every_target(resolved: Resolved) -> None:
+    """PLATFORMS=a,b (what --all-platforms passes) reaches every target, bases included."""
+    release = ",".join(resolved.project.settings.platforms)
+    out = printed("enterprise", {"PLATFORMS": release})
+    assert {tuple(t["platforms"]) for t in out["target"].values()} == {
+        resolved.project.settings.platforms
+    }

@@ -21,7 +21,8 @@ DEMO_USER = os.environ.get("SUTRA_DEMO_USER", "demo")
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # direct, no proxy
 _hasher = PasswordHasher()
-_demo_hash = _hasher.hash(os.environ.get("SUTRA_DEMO_PASSWORD", "sutra"))
+# No built-in password: without SUTRA_DEMO_PASSWORD the demo user cannot log in at all.
+_demo_hash = _hasher.hash(os.environ.get("SUTRA_DEMO_PASSWORD") or secrets.token_urlsafe(32))
 
 app = FastAPI(title=SERVICE)
 
