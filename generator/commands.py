@@ -9,18 +9,22 @@ from generator import bake as bake_step
 from generator import render as render_step
 from generator import verify as verify_step
 from generator import write as write_step
-from generator.errors import CheckFailed, UsageError
+from generator.errors import CheckFailed, SpecError, UsageError
 from generator.model import build_project
 from generator.plan import plan
 from generator.resolve import RESERVED_NAMES, Resolved, resolve
-from generator.schema import validate_all
-from generator.specs import load_specs
+from generator.schema import check_schema
+from generator.specs import parse_all
 
 
 def load(root: Path) -> Resolved:
     """Load, validate and resolve every spec under root/editions."""
-    specs = load_specs(root)
-    validate_all(specs)
+    # YAML problems of one file and schema problems of the others are reported together;
+    # checks across files need every file valid first.
+    specs, problems = parse_all(root)
+    problems += [p for spec in specs for p in check_schema(spec)]
+    if problems:
+        raise SpecError(problems)
     return resolve(build_project(specs), root)
 
 

@@ -91,6 +91,14 @@ class DockerfilePlan:
     context_allow: tuple[str, ...] = ()
 
     @property
+    def dockerignore_lines(self) -> tuple[str, ...]:
+        """Ignore everything, then allow what the Dockerfile copies (minus bytecode)."""
+        if not self.context_allow:
+            return ("*",)
+        allowed = tuple(f"!{path}" for path in self.context_allow)
+        return ("*", *allowed, "**/__pycache__", "**/*.pyc")
+
+    @property
     def dockerignore_path(self) -> str:
         """BuildKit reads <Dockerfile>.dockerignore next to the Dockerfile before the context's."""
         return self.path + ".dockerignore"

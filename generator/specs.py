@@ -195,10 +195,16 @@ def _each_loaded(root: Path) -> Iterator[SpecFile | SpecError]:
             yield exc
 
 
-def load_specs(root: Path) -> list[SpecFile]:
-    """Load project.yaml and every edition file; report the problems of all files at once."""
+def parse_all(root: Path) -> tuple[list[SpecFile], list[Problem]]:
+    """Every spec file that parses, and the problems of those that do not."""
     loaded = list(_each_loaded(root))
     problems = [p for item in loaded if isinstance(item, SpecError) for p in item.problems]
+    return [item for item in loaded if isinstance(item, SpecFile)], problems
+
+
+def load_specs(root: Path) -> list[SpecFile]:
+    """Load project.yaml and every edition file; report the problems of all files at once."""
+    specs, problems = parse_all(root)
     if problems:
         raise SpecError(problems)
-    return [item for item in loaded if isinstance(item, SpecFile)]
+    return specs
