@@ -51,11 +51,9 @@ case "${1:-}" in
 esac
 
 T0=$(date +%s.%N)
-_ts() { date +%s.%N; }
-_el() { awk -v a="$1" -v b="$(_ts)" 'BEGIN{printf "%.1fs", b-a}'; }
-step() { STEP_NAME=$1; STEP_T=$(_ts); }
-ok() { printf '[base-images] %-34s %s (%s)\n' "$STEP_NAME" "$1" "$(_el "$STEP_T")"; }
-die() { printf '[base-images] ERROR: %s\n' "$*" >&2; exit 1; }
+TAG=base-images
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # --------------------------------------------------------------------------- preflight
 step "preflight"

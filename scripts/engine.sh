@@ -69,12 +69,9 @@ case "${1:-}" in
 esac
 
 T0=$(date +%s.%N)
-_ts() { date +%s.%N; }
-_el() { awk -v a="$1" -v b="$(_ts)" 'BEGIN{printf "%.1fs", b-a}'; }
-step() { STEP_NAME=$1; STEP_T=$(_ts); }
-ok() { printf '[engine] %-34s %s (%s)\n' "$STEP_NAME" "$1" "$(_el "$STEP_T")"; }
-die() { printf '[engine] ERROR: %s\n' "$*" >&2; exit 1; }
-warn() { printf '[engine] WARNING: %s\n' "$*" >&2; }
+TAG=engine
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 is_root() { [ "$(id -u)" = 0 ]; }
 engine_up() { timeout 15 docker info >/dev/null 2>&1; }
 registry_up() { curl -fsS -m 3 -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }
@@ -247,15 +244,8 @@ start_dockerd() {
     PATH="$PREFIX/usr/bin:$PREFIX/usr/sbin:$PATH" setsid dockerd --pidfile "$DOCKERD_PID" \
       >>"$DOCKERD_LOG" 2>&1 </dev/null &
   fi
-  local i=0
-  until engine_up; do
-    i=$((i + 1))
-    if [ "$i" -gt "$((TIMEOUT * 2))" ]; then
-      tail -25 "$DOCKERD_LOG" >&2 || true
-      die "dockerd did not answer 'docker info' within ${TIMEOUT}s (log: $DOCKERD_LOG)"
-    fi
-    sleep 0.5
-  done
+  wait_until "$TIMEOUT" "$DOCKERD_LOG" \
+    "dockerd did not answer 'docker info' within ${TIMEOUT}s (log: $DOCKERD_LOG)" engine_up
 }
 
 if [ "$ENGINE_WAS_UP" = 1 ]; then
@@ -296,15 +286,9 @@ EOF
   if pid_is "$REGISTRY_PID" "$(command -v docker-registry)"; then kill "$(cat "$REGISTRY_PID")"; sleep 0.5; fi
   setsid docker-registry serve "$REGISTRY_CONF" >>"$REGISTRY_LOG" 2>&1 </dev/null &
   echo $! >"$REGISTRY_PID"
-  local i=0
-  until registry_up; do
-    i=$((i + 1))
-    if [ "$i" -gt "$((TIMEOUT * 2))" ]; then
-      tail -20 "$REGISTRY_LOG" >&2 || true
-      die "registry did not answer on http://$REGISTRY_ADDR/v2/ within ${TIMEOUT}s (log: $REGISTRY_LOG)"
-    fi
-    sleep 0.5
-  done
+  wait_until "$TIMEOUT" "$REGISTRY_LOG" \
+    "registry did not answer on http://$REGISTRY_ADDR/v2/ within ${TIMEOUT}s (log: $REGISTRY_LOG)" \
+    registry_up
 }
 step "registry $REGISTRY_ADDR"
 if registry_up; then ok "up"
