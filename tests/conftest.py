@@ -1,11 +1,15 @@
-"""Shared fixtures: minimal projects built inline, copies of the real specs, CLI helpers."""
+"""Shared fixtures: minimal projects built inline, copies of the real specs, CLI helpers,
+and a fake `docker` executable for unit tests of the command lines we build."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -183,3 +187,71 @@ def minimal_project(make_project: Callable[..., Path]) -> Path:
 def real_project(tmp_path: Path) -> Path:
     """A copy of the real repo's editions/ + packages/, not rendered yet."""
     return copy_real_project(tmp_path / "repo")
+
+
+# --- a fake docker ----------------------------------------------------------------------------
+
+# Logs every call (argv, cwd, the variables bake passes on) as a JSON line, then answers with
+# the first rule whose argument prefix matches: (prefix, exit code, stdout, stderr).
+FAKE_DOCKER = """\
+#!{python}
+import json, os, sys
+args = sys.argv[1:]
+with open({log!r}, "a", encoding="utf-8") as log:
+    env = {{k: os.environ.get(k) for k in ("REVISION", "CREATED", "CA_BUNDLE")}}
+    log.write(json.dumps({{"args": args, "cwd": os.getcwd(), "env": env}}) + "\\n")
+for prefix, code, out, err in {rules!r}:
+    if args[: len(prefix)] == prefix:
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        sys.exit(code)
+"""
+Rule = tuple[Sequence[str], int, str, str]
+
+
+@dataclass(frozen=True)
+class FakeDocker:
+    """A `docker` on PATH that records its calls; real docker is never reached."""
+
+    bin_dir: Path
+    log: Path
+
+    def calls(self) -> list[dict[str, object]]:
+        """Every call so far: {"args": [...], "cwd": "...", "env": {...}}."""
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def argv(self) -> list[list[str]]:
+        """The arguments of every call so far."""
+        return [call["args"] for call in self.calls()]  # type: ignore[misc]
+
+
+@pytest.fixture
+def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeDocker]:
+    """Factory: fake_docker(rule, ...) puts a scripted `docker` first on PATH.
+
+    Unmatched calls exit 0 with no output, so `docker buildx version` succeeds by default.
+    """
+
+    def install(*rules: Rule) -> FakeDocker:
+        bin_dir = tmp_path / "fake-bin"
+        bin_dir.mkdir(exist_ok=True)
+        fake = FakeDocker(bin_dir, tmp_path / "docker-calls.jsonl")
+        script = bin_dir / "docker"
+        plain = [(list(prefix), code, out, err) for prefix, code, out, err in rules]
+        script.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(fake.log), rules=plain))
+        script.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+        return fake
+
+    return install
+
+
+@pytest.fixture
+def no_docker_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PATH is one empty directory: no docker (and no git)."""
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    return empty

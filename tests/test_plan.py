@@ -12,6 +12,7 @@ from generator.plan import (
     BAKE_FILE,
     DOCKERFILE_DIR,
     DockerfilePlan,
+    Group,
     HealthcheckPlan,
     Plan,
     Target,
@@ -20,12 +21,58 @@ from generator.plan import (
     header,
     plan,
 )
-from tests.conftest import REPO_ROOT, make_minimal_project, project_with
+from generator.resolve import Resolved
+from tests.conftest import (
+    MINIMAL_PROJECT,
+    REPO_ROOT,
+    make_minimal_project,
+    project_with,
+    replace_once,
+)
+
+# The minimal project with the optional keys the exact-value tests look at.
+EDITS = (
+    ("  version: 0.1.0\n", "  version: 0.1.0\n  vendor: Sutra AI\n"),
+    (
+        "    bases: [python-base]\n",
+        "    description: Compilers for native extensions\n"
+        "    bases: [python-base]\n"
+        "    packages: [libc6-dev, gcc]\n",
+    ),
+    (
+        "    port: 8000\n",
+        "    description: Public REST API\n"
+        "    port: 8000\n"
+        '    env: {STORAGE_URL: "http://store:9000"}\n',
+    ),
+    ("    port: 9000\n", "    port: 9000\n    env: {DATA_DIR: /data}\n    volumes: [/data]\n"),
+)
+DETAILED_PROJECT = MINIMAL_PROJECT
+for _old, _new in EDITS:
+    DETAILED_PROJECT = replace_once(DETAILED_PROJECT, _old, _new)
+EDITIONS = {
+    "editions/project.yaml": DETAILED_PROJECT,
+    "editions/simple.yaml": "description: Just the API\nservices: [api]\n",
+    "editions/full.yaml": "extends: simple\nservices: [store]\n",
+}
 
 
 @pytest.fixture(scope="module")
-def real() -> Plan:
-    return plan(commands.load(REPO_ROOT))
+def real_specs() -> Resolved:
+    return commands.load(REPO_ROOT)
+
+
+@pytest.fixture(scope="module")
+def real(real_specs: Resolved) -> Plan:
+    """The real specs: only invariants and values derived from the specs are asserted on it."""
+    return plan(real_specs)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    """The minimal project with details: exact values are asserted on it."""
+    root = make_minimal_project(tmp_path_factory.mktemp("plan") / "proj", EDITIONS)
+    return plan(commands.load(root))
 
 
 def targets_of(p: Plan) -> dict[str, Target]:
@@ -36,21 +83,14 @@ def dockerfiles_of(p: Plan) -> dict[str, DockerfilePlan]:
     return {d.name: d for d in p.dockerfiles}
 
 
-def test_one_target_per_base_and_service_sorted(real: Plan) -> None:
-    assert [t.name for t in real.bake.targets] == [
-        "python-base",
-        "python-builder",
-        "rust-builder",
-        "rust-runtime",
-        "sutra-api",
-        "sutra-bulk-ingester",
-        "sutra-control",
-        "sutra-embedding-service",
-        "sutra-grid-agent",
-        "sutra-grid-master",
-        "sutra-hybrid",
-        "sutra-storage",
-    ]
+# --- invariants of the real specs -------------------------------------------------------------
+
+
+def test_real_specs_have_one_target_per_base_and_service_sorted(
+    real: Plan, real_specs: Resolved
+) -> None:
+    project = real_specs.project
+    assert [t.name for t in real.bake.targets] == sorted([*project.bases, *project.services])
 
 
 def test_named_contexts_are_target_refs_to_existing_targets(real: Plan) -> None:
@@ -63,18 +103,19 @@ def test_named_contexts_are_target_refs_to_existing_targets(real: Plan) -> None:
             assert name == targets[ref].image
 
 
-def test_service_contexts_bind_both_bases(real: Plan) -> None:
+def test_real_services_bind_their_stacks_builder_and_runtime(
+    real: Plan, real_specs: Resolved
+) -> None:
+    project = real_specs.project
     targets = targets_of(real)
-    assert targets["sutra-api"].contexts == (
-        ("sutra-python-base", "target:python-base"),
-        ("sutra-python-builder", "target:python-builder"),
-    )
-    assert targets["sutra-storage"].contexts == (
-        ("sutra-rust-builder", "target:rust-builder"),
-        ("sutra-rust-runtime", "target:rust-runtime"),
-    )
-    assert targets["python-base"].contexts == ()
-    assert targets["rust-runtime"].contexts == (("sutra-rust-builder", "target:rust-builder"),)
+    for service in project.services.values():
+        stack = project.stacks[service.stack]
+        assert targets[service.name].contexts == tuple(
+            sorted(
+                (base_image(project, base), f"target:{base}")
+                for base in (stack.builder, stack.runtime)
+            )
+        ), service.name
 
 
 def test_dockerfile_paths_are_relative_to_the_context(real: Plan) -> None:
@@ -82,17 +123,6 @@ def test_dockerfile_paths_are_relative_to_the_context(real: Plan) -> None:
         assert not posixpath.isabs(target.dockerfile)
         joined = posixpath.normpath(posixpath.join(target.context, target.dockerfile))
         assert joined == f"{DOCKERFILE_DIR}/{target.image}.Dockerfile", target.name
-
-
-def test_context_and_dockerfile_of_each_kind(real: Plan) -> None:
-    targets = targets_of(real)
-    api = targets["sutra-api"]
-    assert (api.context, api.dockerfile) == (
-        "packages/sutra-api",
-        "../../dockerfiles/sutra-api.Dockerfile",
-    )
-    builder = targets["rust-builder"]
-    assert (builder.context, builder.dockerfile) == ("dockerfiles", "sutra-rust-builder.Dockerfile")
 
 
 def test_every_plan_has_a_target_and_vice_versa(real: Plan) -> None:
@@ -110,91 +140,14 @@ def test_from_images_are_exactly_the_bound_named_contexts(real: Plan) -> None:
         assert used == {name for name, _ in target.contexts}, target.name
 
 
-def test_groups(real: Plan) -> None:
+def test_real_groups_are_the_resolved_editions(real: Plan, real_specs: Resolved) -> None:
+    resolved = real_specs
     groups = {g.name: g.targets for g in real.bake.groups}
-    assert [g.name for g in real.bake.groups] == [
-        "default",
-        "bases",
-        "community",
-        "enterprise",
-        "simple",
-    ]
-    assert groups["default"] == ("simple",)
-    assert groups["bases"] == ("python-base", "python-builder", "rust-builder", "rust-runtime")
-    assert groups["simple"] == (
-        "sutra-api",
-        "sutra-embedding-service",
-        "sutra-hybrid",
-        "sutra-storage",
-    )
-    assert len(groups["community"]) == 6
-    assert len(groups["enterprise"]) == 8
-
-
-def test_variables_default_to_the_project_settings(real: Plan) -> None:
-    assert {v.name: v.default for v in real.bake.variables} == {
-        "REGISTRY": "ghcr.io/sutra-ai",
-        "VERSION": "0.1.0",
-        "PLATFORMS": "",
-        "REVISION": "",
-        "CREATED": "",
-        "CA_BUNDLE": "",
-        "PIP_INDEX_URL": "",
-        "CACHE_REGISTRY": "",
-    }
-
-
-def test_labels(real: Plan) -> None:
-    assert real.bake.common_labels == (
-        ("org.opencontainers.image.source", "https://github.com/sutra-ai/sutra"),
-        ("org.opencontainers.image.vendor", "Sutra AI"),
-    )
-    assert targets_of(real)["sutra-hybrid"].labels == (
-        ("org.opencontainers.image.title", "sutra-hybrid"),
-        ("org.opencontainers.image.description", "Hybrid semantic and keyword search"),
-    )
-
-
-def test_service_dockerfile_plan(real: Plan) -> None:
-    api = dockerfiles_of(real)["sutra-api"]
-    assert api.template == "python-service"
-    assert (api.builder, api.runtime) == ("sutra-python-builder", "sutra-python-base")
-    assert api.env == (("PORT", "8000"), ("STORAGE_URL", "http://sutra-storage:50051"))
-    assert api.command == ("python", "-m", "app")
-    assert api.healthcheck == HealthcheckPlan(
-        "--interval=30s --timeout=3s --start-period=10s --start-interval=2s --retries=3",
-        ("sutra-healthcheck", "http://localhost:8000/health"),
-    )
-    assert api.context_allow == ("requirements.txt", "app/")
-    assert api.dockerignore_path == "dockerfiles/sutra-api.Dockerfile.dockerignore"
-    assert (api.user_name, api.uid, api.gid) == ("sutra", 1000, 1000)
-
-
-def test_rust_service_runs_its_binary(real: Plan) -> None:
-    storage = dockerfiles_of(real)["sutra-storage"]
-    assert storage.template == "rust-service"
-    assert storage.command == ("sutra-storage",)
-    assert storage.volumes == ("/data",)
-    assert storage.env == (("DATA_DIR", "/data"), ("PORT", "50051"))
-    assert storage.context_allow == ("Cargo.toml", "Cargo.lock", "src/")
-
-
-def test_base_dockerfile_plans(real: Plan) -> None:
-    plans = dockerfiles_of(real)
-    builder = plans["sutra-python-builder"]
-    assert (builder.from_image, builder.parent, builder.builder) == (
-        None,
-        "sutra-python-base",
-        None,
-    )
-    runtime = plans["sutra-rust-runtime"]
-    assert (runtime.from_image, runtime.parent, runtime.builder) == (
-        "debian:bookworm-slim",
-        None,
-        "sutra-rust-builder",
-    )
-    assert plans["sutra-python-base"].context_allow == ("requirements.txt", "sutra-healthcheck")
-    assert plans["sutra-rust-builder"].context_allow == ()
+    assert [g.name for g in real.bake.groups] == ["default", "bases", *sorted(resolved.editions)]
+    assert groups["default"] == (resolved.project.settings.default_edition,)
+    assert groups["bases"] == tuple(resolved.project.bases)
+    for name, edition in resolved.editions.items():
+        assert groups[name] == edition.services, name
 
 
 def test_headers_mark_every_file_as_generated(real: Plan) -> None:
@@ -206,6 +159,131 @@ def test_headers_mark_every_file_as_generated(real: Plan) -> None:
         "# Generated by sutrabuild from editions/project.yaml (service x). "
         "Do not edit: change the spec, then run `make render`."
     )
+
+
+# --- exact values, on the minimal project -----------------------------------------------------
+
+
+def test_one_target_per_base_and_service_sorted(small: Plan) -> None:
+    assert [t.name for t in small.bake.targets] == [
+        "api",
+        "python-base",
+        "python-builder",
+        "rust-builder",
+        "rust-runtime",
+        "store",
+    ]
+
+
+def test_service_contexts_bind_both_bases(small: Plan) -> None:
+    targets = targets_of(small)
+    assert targets["api"].contexts == (
+        ("sutra-python-base", "target:python-base"),
+        ("sutra-python-builder", "target:python-builder"),
+    )
+    assert targets["store"].contexts == (
+        ("sutra-rust-builder", "target:rust-builder"),
+        ("sutra-rust-runtime", "target:rust-runtime"),
+    )
+    assert targets["python-base"].contexts == ()
+    assert targets["rust-runtime"].contexts == (("sutra-rust-builder", "target:rust-builder"),)
+
+
+def test_context_and_dockerfile_of_each_kind(small: Plan) -> None:
+    targets = targets_of(small)
+    api = targets["api"]
+    assert (api.context, api.dockerfile) == ("packages/api", "../../dockerfiles/api.Dockerfile")
+    builder = targets["rust-builder"]
+    assert (builder.context, builder.dockerfile) == ("dockerfiles", "sutra-rust-builder.Dockerfile")
+
+
+def test_groups(small: Plan) -> None:
+    assert small.bake.groups == (
+        Group("default", ("simple",), "Plain `docker buildx bake`."),
+        Group(
+            "bases",
+            ("python-base", "python-builder", "rust-builder", "rust-runtime"),
+            "Every base, tagged (editions build them untagged).",
+        ),
+        Group("full", ("api", "store")),
+        Group("simple", ("api",), "Just the API"),
+    )
+
+
+def test_variables_default_to_the_project_settings(small: Plan) -> None:
+    assert {v.name: v.default for v in small.bake.variables} == {
+        "REGISTRY": "ghcr.io/sutra-ai",
+        "VERSION": "0.1.0",
+        "PLATFORMS": "",
+        "REVISION": "",
+        "CREATED": "",
+        "CA_BUNDLE": "",
+        "PIP_INDEX_URL": "",
+        "CACHE_REGISTRY": "",
+    }
+
+
+def test_labels(small: Plan) -> None:
+    assert small.bake.common_labels == (
+        ("org.opencontainers.image.source", "https://github.com/sutra-ai/sutra"),
+        ("org.opencontainers.image.vendor", "Sutra AI"),
+    )
+    targets = targets_of(small)
+    assert targets["api"].labels == (
+        ("org.opencontainers.image.title", "api"),
+        ("org.opencontainers.image.description", "Public REST API"),
+    )
+    assert targets["store"].labels == (("org.opencontainers.image.title", "store"),)
+
+
+def test_no_vendor_label_without_a_vendor(tmp_path: Path) -> None:
+    p = plan(commands.load(make_minimal_project(tmp_path)))
+    assert p.bake.common_labels == (
+        ("org.opencontainers.image.source", "https://github.com/sutra-ai/sutra"),
+    )
+
+
+def test_service_dockerfile_plan(small: Plan) -> None:
+    api = dockerfiles_of(small)["api"]
+    assert api.template == "python-service"
+    assert (api.builder, api.runtime) == ("sutra-python-builder", "sutra-python-base")
+    assert api.env == (("PORT", "8000"), ("STORAGE_URL", "http://store:9000"))
+    assert api.command == ("python", "-m", "app")
+    assert api.healthcheck == HealthcheckPlan(
+        "--interval=30s --timeout=3s --start-period=10s --start-interval=2s --retries=3",
+        ("sutra-healthcheck", "http://localhost:8000/health"),
+    )
+    assert api.context_allow == ("requirements.txt", "app/")
+    assert api.dockerignore_path == "dockerfiles/api.Dockerfile.dockerignore"
+    assert (api.user_name, api.uid, api.gid) == ("sutra", 1000, 1000)
+
+
+def test_rust_service_runs_its_binary(small: Plan) -> None:
+    store = dockerfiles_of(small)["store"]
+    assert store.template == "rust-service"
+    assert store.command == ("store",)
+    assert store.volumes == ("/data",)
+    assert store.env == (("DATA_DIR", "/data"), ("PORT", "9000"))
+    assert store.context_allow == ("Cargo.toml", "Cargo.lock", "src/")
+
+
+def test_base_dockerfile_plans(small: Plan) -> None:
+    plans = dockerfiles_of(small)
+    builder = plans["sutra-python-builder"]
+    assert (builder.from_image, builder.parent, builder.builder) == (
+        None,
+        "sutra-python-base",
+        None,
+    )
+    assert builder.packages == ("gcc", "libc6-dev")
+    runtime = plans["sutra-rust-runtime"]
+    assert (runtime.from_image, runtime.parent, runtime.builder) == (
+        "debian:bookworm-slim",
+        None,
+        "sutra-rust-builder",
+    )
+    assert plans["sutra-python-base"].context_allow == ("requirements.txt", "sutra-healthcheck")
+    assert plans["sutra-rust-builder"].context_allow == ()
 
 
 def test_names_follow_the_project_name(tmp_path: Path) -> None:

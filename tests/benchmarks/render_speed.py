@@ -16,45 +16,25 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from generator import commands
-
 REPO = Path(__file__).resolve().parents[2]
+# Run as a script (`python tests/benchmarks/render_speed.py`), the repo root is not on sys.path.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from generator import commands  # noqa: E402
+from tests.conftest import MINIMAL_PACKAGES, MINIMAL_PROJECT  # noqa: E402
+
 REAL_LIMIT_S = 1.0
 SYNTHETIC_LIMIT_S = 3.0
 
-PROJECT_HEAD = """\
-project:
-  name: sutra
-  vendor: Sutra AI
-  registry: ghcr.io/sutra-ai
-  version: 0.1.0
-  source: https://github.com/sutra-ai/sutra
-  default_edition: simple
-  platforms: [linux/amd64, linux/arm64]
-stacks:
-  python: {builder: python-builder, runtime: python-base}
-  rust: {builder: rust-builder, runtime: rust-runtime}
-bases:
-  python-base:
-    template: python-base
-    description: Python runtime
-    from: python:3.11-slim
-    context: packages/python-base
-  python-builder:
-    template: python-builder
-    bases: [python-base]
-    packages: [gcc, g++]
-  rust-builder:
-    template: rust-builder
-    from: rust:1.82-slim
-  rust-runtime:
-    template: rust-runtime
-    from: debian:bookworm-slim
-    bases: [rust-builder]
-    context: packages/healthcheck
-    packages: [ca-certificates]
-services:
-"""
+# The test suite's minimal project: its settings, stacks and bases, without its two services.
+PROJECT_HEAD = MINIMAL_PROJECT[: MINIMAL_PROJECT.index("services:\n") + len("services:\n")]
+# The files the bases' build contexts need (the services' own come per synthetic service).
+BASE_PACKAGES = {
+    rel: text
+    for rel, text in MINIMAL_PACKAGES.items()
+    if not rel.startswith(("packages/api/", "packages/store/"))
+}
 
 
 def timed(func: Callable[[], object]) -> float:
@@ -65,13 +45,7 @@ def timed(func: Callable[[], object]) -> float:
 
 def synthetic_project(root: Path, count: int) -> None:
     """`count` services (python and rust alternating) in three editions, with their packages."""
-    files: dict[str, str] = {
-        "packages/python-base/requirements.txt": "fastapi==0.110.0\n",
-        "packages/python-base/sutra-healthcheck": "#!/usr/bin/env python3\n",
-        "packages/healthcheck/Cargo.toml": '[package]\nname = "sutra-healthcheck"\n',
-        "packages/healthcheck/Cargo.lock": "version = 3\n",
-        "packages/healthcheck/src/main.rs": "fn main() {}\n",
-    }
+    files = dict(BASE_PACKAGES)
     services = []
     names = []
     for i in range(count):
