@@ -39,6 +39,10 @@ def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sutrabuild")
 def main() -> None:
@@ -52,10 +56,13 @@ def validate(root: Path) -> None:
     """Validate every spec; print all problems as FILE:LINE: PATH: message."""
     resolved = commands.load(root)
     project = resolved.project
-    click.echo(
-        f"ok: {len(project.sources)} spec files, {len(resolved.editions)} editions, "
-        f"{len(project.services)} services, {len(project.bases)} bases"
+    counts = (
+        _count(len(project.sources), "spec file"),
+        _count(len(resolved.editions), "edition"),
+        _count(len(project.services), "service"),
+        _count(len(project.bases), "base"),
     )
+    click.echo("ok: " + ", ".join(counts))
 
 
 @main.command()
@@ -90,7 +97,7 @@ def list_editions(root: Path) -> None:
     default = resolved.project.settings.default_edition
     for edition in resolved.editions.values():
         mark = " (default)" if edition.name == default else ""
-        click.echo(f"{edition.name}{mark}: {len(edition.services)} images")
+        click.echo(f"{edition.name}{mark}: {_count(len(edition.services), 'image')}")
         click.echo(f"  images: {' '.join(edition.services)}")
         click.echo(f"  bases:  {' '.join(edition.bases)}")
 

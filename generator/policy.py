@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ def _content_violations(facts: ImageFacts) -> list[str]:
 def _size_violations(facts: ImageFacts) -> list[str]:
     budget = facts.size_budget_mb
     if budget is not None and facts.size_bytes > budget * MIB:
-        return [f"size {facts.size_bytes / MIB:.0f} MiB exceeds the budget of {budget} MiB"]
+        # Rounded up, so one byte over a 250 MiB budget reads 250.1, never "250 exceeds 250".
+        shown = math.ceil(facts.size_bytes * 10 / MIB) / 10
+        return [f"size {shown:.1f} MiB exceeds the budget of {budget} MiB"]
     return []
 
 

@@ -60,6 +60,9 @@ def _generated_on_disk(root: Path) -> set[str]:
 
 def changes(root: Path, files: Mapping[str, str]) -> list[Change]:
     """What differs between `files` and the tree; refuses to touch hand-written files."""
+    out_dir = root / DOCKERFILE_DIR
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputClashError(f"{DOCKERFILE_DIR}: is a file; generated Dockerfiles go in a folder")
     found: list[Change] = []
     clashes: list[str] = []
     for rel, new in files.items():

@@ -566,7 +566,7 @@ def test_minimal_project_itself_is_valid(minimal_project: Path) -> None:
     result = invoke("validate", "-C", str(minimal_project))
     assert (result.exit_code, result.stdout, result.stderr) == (
         0,
-        "ok: 2 spec files, 1 editions, 2 services, 4 bases\n",
+        "ok: 2 spec files, 1 edition, 2 services, 4 bases\n",
         "",
     )
     assert MINIMAL_PROJECT.splitlines()[27:35] == [

@@ -194,13 +194,13 @@ def test_size_exactly_at_the_budget_passes() -> None:
 def test_one_byte_over_the_budget_fails() -> None:
     # The message rounds to whole MiB, so one byte over reads "250 MiB exceeds ... 250 MiB".
     assert violations(facts(size_bytes=250 * MIB + 1)) == [
-        "size 250 MiB exceeds the budget of 250 MiB"
+        "size 250.1 MiB exceeds the budget of 250 MiB"
     ]
 
 
 def test_size_over_the_budget_is_reported_in_mib() -> None:
     assert violations(facts(size_bytes=300 * MIB + MIB // 2 + 1)) == [
-        "size 301 MiB exceeds the budget of 250 MiB"
+        "size 300.6 MiB exceeds the budget of 250 MiB"
     ]
 
 
@@ -230,7 +230,7 @@ def test_violations_are_listed_rule_by_rule() -> None:
         "build tool gcc present",
         "build cache /root/.cache present",
         "setuid/setgid file /opt/x not in the base image",
-        "size 251 MiB exceeds the budget of 250 MiB",
+        "size 251.0 MiB exceeds the budget of 250 MiB",
     ]
 
 
