@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import Any
 
 from generator import GENERATED_MARKER
 from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Base, Pairs, Project, Service
@@ -66,9 +67,9 @@ class HealthcheckPlan:
     command: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DockerfilePlan:
-    """One generated Dockerfile (and its .dockerignore) for a base or a service."""
+    """What every generated Dockerfile (and its .dockerignore) needs."""
 
     path: str
     template: str
@@ -77,18 +78,7 @@ class DockerfilePlan:
     user_name: str
     uid: int
     gid: int
-    from_image: str | None = None
-    parent: str | None = None
-    builder: str | None = None
-    runtime: str | None = None
-    packages: tuple[str, ...] = ()
-    port: int | None = None
-    env: Pairs = ()
-    args: Pairs = ()
-    command: tuple[str, ...] = ()
-    volumes: tuple[str, ...] = ()
-    healthcheck: HealthcheckPlan | None = None
-    context_allow: tuple[str, ...] = ()
+    context_allow: tuple[str, ...]
 
     @property
     def dockerignore_lines(self) -> tuple[str, ...]:
@@ -102,6 +92,40 @@ class DockerfilePlan:
     def dockerignore_path(self) -> str:
         """BuildKit reads <Dockerfile>.dockerignore next to the Dockerfile before the context's."""
         return self.path + ".dockerignore"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaseDockerfile(DockerfilePlan):
+    """A base image: FROM an upstream image or another base, maybe with a build stage."""
+
+    from_image: str | None
+    from_base: str | None
+    build_stage_base: str | None
+    packages: tuple[str, ...]
+
+    @property
+    def named_contexts(self) -> frozenset[str]:
+        """The bases this Dockerfile starts a stage FROM."""
+        return frozenset(b for b in (self.from_base, self.build_stage_base) if b)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceDockerfile(DockerfilePlan):
+    """A service image: a build stage on its stack's builder, a runtime on its runtime base."""
+
+    builder: str
+    runtime: str
+    port: int
+    env: Pairs
+    args: Pairs
+    command: tuple[str, ...]
+    volumes: tuple[str, ...]
+    healthcheck: HealthcheckPlan
+
+    @property
+    def named_contexts(self) -> frozenset[str]:
+        """The bases this Dockerfile starts a stage FROM."""
+        return frozenset({self.builder, self.runtime})
 
 
 @dataclass(frozen=True)
@@ -247,31 +271,32 @@ def _default_command(service: Service) -> tuple[str, ...]:
     return ("python", "-m", "app") if service.stack == "python" else (service.name,)
 
 
-def _user_fields(project: Project) -> dict[str, object]:
+def _user_fields(project: Project) -> dict[str, Any]:
     user = project.settings.user
     return {"user_name": user.name, "uid": user.uid, "gid": user.gid}
 
 
-def _base_dockerfile(project: Project, base: Base) -> DockerfilePlan:
+def _base_dockerfile(project: Project, base: Base) -> BaseDockerfile:
     image = base_image(project, base.name)
     first = base_image(project, base.bases[0]) if base.bases else None
-    return DockerfilePlan(
+    # Validation allows `bases` with `from` only where a template has a build stage.
+    return BaseDockerfile(
         path=dockerfile_path(image),
         template=base.template,
         header=header(f"{SPEC_DIR}/project.yaml", f"base {base.name}"),
         name=image,
         from_image=base.from_image,
-        parent=None if base.from_image else first,
-        builder=first if base.from_image else None,
+        from_base=None if base.from_image else first,
+        build_stage_base=first if base.from_image else None,
         packages=base.packages,
         context_allow=BASE_TEMPLATES[base.template].context_files,
         **_user_fields(project),
     )
 
 
-def _service_dockerfile(project: Project, service: Service) -> DockerfilePlan:
+def _service_dockerfile(project: Project, service: Service) -> ServiceDockerfile:
     builder, runtime = service_bases(project, service.name)
-    return DockerfilePlan(
+    return ServiceDockerfile(
         path=dockerfile_path(service.name),
         template=f"{service.stack}-service",
         header=header(f"{SPEC_DIR}/project.yaml", f"service {service.name}"),

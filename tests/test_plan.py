@@ -136,8 +136,7 @@ def test_from_images_are_exactly_the_bound_named_contexts(real: Plan) -> None:
     dockerfiles = dockerfiles_of(real)
     for target in real.bake.targets:
         df = dockerfiles[target.image]
-        used = {df.builder, df.runtime, df.parent} - {None}
-        assert used == {name for name, _ in target.contexts}, target.name
+        assert df.named_contexts == {name for name, _ in target.contexts}, target.name
 
 
 def test_real_groups_are_the_resolved_editions(real: Plan, real_specs: Resolved) -> None:
@@ -270,14 +269,14 @@ def test_rust_service_runs_its_binary(small: Plan) -> None:
 def test_base_dockerfile_plans(small: Plan) -> None:
     plans = dockerfiles_of(small)
     builder = plans["sutra-python-builder"]
-    assert (builder.from_image, builder.parent, builder.builder) == (
+    assert (builder.from_image, builder.from_base, builder.build_stage_base) == (
         None,
         "sutra-python-base",
         None,
     )
     assert builder.packages == ("gcc", "libc6-dev")
     runtime = plans["sutra-rust-runtime"]
-    assert (runtime.from_image, runtime.parent, runtime.builder) == (
+    assert (runtime.from_image, runtime.from_base, runtime.build_stage_base) == (
         "debian:bookworm-slim",
         None,
         "sutra-rust-builder",
