@@ -255,3 +255,14 @@ def no_docker_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     return empty
+
+
+# Variables a user's (or CI's) shell may export that change what bake runs with.
+BAKE_ENVIRONMENT = ("CA_BUNDLE", "PIP_INDEX_URL", "REVISION", "CREATED", "PLATFORMS")
+
+
+@pytest.fixture
+def clean_bake_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests of bake command lines must not see CI's CA_BUNDLE and friends."""
+    for name in BAKE_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)

@@ -24,6 +24,8 @@ BAKE = ["docker", "buildx", "bake", "--file", "docker-bake.hcl"]
 FAILED = "ERROR: target sutra-x: failed to solve: boom\n"
 COMMIT_DATE = "2024-05-01T12:34:56+00:00"
 
+pytestmark = pytest.mark.usefixtures("clean_bake_env")
+
 
 def git_repo(root: Path) -> str:
     """A git repository at root with one commit at COMMIT_DATE; its commit id."""

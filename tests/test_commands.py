@@ -22,6 +22,8 @@ EDITIONS = {
 OUTPUT_COUNT = 13  # docker-bake.hcl + a Dockerfile and a .dockerignore for 4 bases, 2 services
 BAKE_ARGS = ["buildx", "bake", "--file", "docker-bake.hcl"]
 
+pytestmark = pytest.mark.usefixtures("clean_bake_env")
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
