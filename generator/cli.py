@@ -102,9 +102,22 @@ def list_editions(root: Path) -> None:
         click.echo(f"  bases:  {' '.join(edition.bases)}")
 
 
-@main.command(context_settings={"ignore_unknown_options": False})
+class _PassThrough(click.Command):
+    """Keeps what follows `--` for buildx, so a stray word before it is a usage error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            cut = args.index("--")
+            ctx.meta["passthrough"] = tuple(args[cut + 1 :])
+            args = args[:cut]
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- BUILDX_ARGS]..."]
+
+
+@main.command(cls=_PassThrough)
 @click.argument("edition")
-@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
 @ROOT
 @click.option("--push", is_flag=True, help="Push the images (needs a registry).")
 @click.option("--load", is_flag=True, help="Load into docker (only for non-docker drivers).")
@@ -123,14 +136,15 @@ def list_editions(root: Path) -> None:
     help="PEM CA bundle for a TLS-intercepting proxy, passed as a build secret.",
 )
 @_reports_errors
-def bake(root: Path, edition: str, extra: tuple[str, ...], **flags: Any) -> None:
+@click.pass_context
+def bake(ctx: click.Context, root: Path, edition: str, **flags: Any) -> None:
     """Render, then `docker buildx bake EDITION` (or a single target or the `bases` group).
 
     Arguments after `--` go to buildx as they are, e.g. `-- --progress=plain`.
     """
     options = BakeOptions(
         **{**flags, "platforms": tuple(flags["platforms"]), "sets": tuple(flags["sets"])},
-        extra=extra,
+        extra=ctx.meta.get("passthrough", ()),
     )
     report = commands.bake(root, edition, options)
     if report.changes:

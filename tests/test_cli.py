@@ -375,6 +375,15 @@ def test_bake_unknown_edition_lists_the_editions(rendered_project: Path) -> None
     assert tree_state(rendered_project) == before
 
 
+def test_bake_refuses_a_second_name_not_behind_double_dash(rendered_project: Path) -> None:
+    """Only what follows `--` goes to buildx; a stray word before it is a usage error."""
+    before = tree_state(rendered_project)
+    code, out, err = outcome("bake", "simple", "api", "-C", str(rendered_project))
+    assert (code, out) == (2, "")
+    assert err.endswith("Error: Got unexpected extra argument (api)\n")
+    assert tree_state(rendered_project) == before
+
+
 def test_bake_without_docker_exits_3_with_a_hint(rendered_project: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty-path"
     empty.mkdir()
@@ -412,7 +421,7 @@ def test_bake_with_invalid_specs_exits_2(rendered_project: Path) -> None:
         ),
         (
             ["bake"],
-            "Usage: sutrabuild bake [OPTIONS] EDITION [EXTRA]...\n"
+            "Usage: sutrabuild bake [OPTIONS] EDITION [-- BUILDX_ARGS]...\n"
             "Try 'sutrabuild bake --help' for help.\n\nError: Missing argument 'EDITION'.\n",
         ),
         (
