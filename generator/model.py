@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from generator.specs import SpecFile
+from generator.specs import PROJECT_FILE, SPEC_DIR, SpecFile
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -144,7 +144,7 @@ class Project:
     @property
     def project_file(self) -> SpecFile:
         """The spec file that defines settings, bases and services."""
-        return next(iter(self.sources.values()))
+        return self.sources[f"{SPEC_DIR}/{PROJECT_FILE}"]
 
 
 def _text(value: Any) -> str:
