@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed-stamp
 # Recipes (and tests that call make or sutrabuild) use this checkout's tools.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install render check validate list bake release verify engine test lint bench clean
+.PHONY: help install render check validate list bake release verify engine test test-fresh lint bench clean
 
 help:
 	@echo "make bake EDITION=simple|community|enterprise   render, then docker buildx bake the edition (native platform)"
@@ -16,6 +16,7 @@ help:
 	@echo "make verify EDITION=...                         run every image of an edition, wait for healthy, enforce the image policy"
 	@echo "make render | check | validate | list           generator commands (see README)"
 	@echo "make test | lint | bench                        tests (real Docker builds included), linters, speed benchmark"
+	@echo "make test-fresh                                 reset the engine (build cache, project images, registry), then make test"
 	@echo "make engine                                     provision a local Docker engine + base-image stand-ins (Debian, root)"
 
 $(STAMP): pyproject.toml
@@ -54,6 +55,11 @@ engine:
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What a brand-new machine sees: no build cache, no project images, an empty registry.
+test-fresh: $(STAMP)
+	scripts/reset-engine.sh
+	$(MAKE) --no-print-directory test
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests

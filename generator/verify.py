@@ -27,7 +27,8 @@ class ImageResult:
 
     service: str
     image: str
-    size_bytes: int
+    compressed_bytes: int
+    unpacked_bytes: int
     health: str
     seconds: float | None
     problems: tuple[str, ...]
@@ -86,15 +87,19 @@ def _upstream_image(project: Project, service: Service) -> str | None:
 def image_facts(
     image: str, upstream: str | None, budget_mb: int | None, uid: int | None
 ) -> policy.ImageFacts:
-    """Gather what the policy looks at: config, size, tools, caches, setuid files vs upstream."""
+    """Gather what the policy looks at: config, sizes, tools, caches, setuid files vs upstream."""
     inspected = engine.inspect_image(image) or {}
     found = policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT))
     return policy.ImageFacts(
         image=image,
         config=inspected.get("Config") or {},
-        size_bytes=int(inspected.get("Size") or 0),
+        # With the containerd image store, Docker's Size is the compressed content: what a
+        # pull downloads for this platform.
+        compressed_bytes=int(inspected.get("Size") or 0),
+        unpacked_bytes=policy.unpacked_bytes(found),
         tools=found["tool"],
         caches=found["cache"],
+        apt_caches=found["apt"],
         setuid=found["setuid"],
         base_setuid=_setuid_files(upstream) if upstream else frozenset(),
         running_uid=uid,
@@ -129,7 +134,17 @@ def _verify_started(
         problems = policy.violations(facts)
         if status != "healthy":
             problems.insert(0, f"health: {status}")
-        results.append(ImageResult(service, image, facts.size_bytes, status, took, tuple(problems)))
+        results.append(
+            ImageResult(
+                service,
+                image,
+                facts.compressed_bytes,
+                facts.unpacked_bytes,
+                status,
+                took,
+                tuple(problems),
+            )
+        )
     return results
 
 
@@ -152,13 +167,23 @@ def verify(resolved: Resolved, root: Path, edition: str) -> list[ImageResult]:
 
 
 def summary(results: list[ImageResult], echo: Callable[[str], None]) -> None:
-    """Print the table, then every problem on its own line."""
-    echo(f"{'IMAGE':<28} {'SIZE':>9} {'HEALTH':<10} {'TO HEALTHY':>10}  RESULT")
+    """Print the table, then every problem on its own line.
+
+    COMPRESSED is what a pull downloads; UNPACKED is what the image takes on disk (what `du`
+    shows, and what `size_budget_mb` limits).
+    """
+    echo(
+        f"{'IMAGE':<28} {'COMPRESSED':>10} {'UNPACKED':>10} {'HEALTH':<10} {'TO HEALTHY':>10}"
+        "  RESULT"
+    )
     for r in results:
         took = f"{r.seconds:.1f}s" if r.seconds is not None else "-"
-        size = f"{r.size_bytes / policy.MIB:.1f}MiB"
+        compressed = f"{r.compressed_bytes / policy.MIB:.1f}MiB"
+        unpacked = f"{r.unpacked_bytes / policy.MIB:.1f}MiB"
         verdict = "ok" if not r.problems else f"FAIL ({len(r.problems)})"
-        echo(f"{r.service:<28} {size:>9} {r.health:<10} {took:>10}  {verdict}")
+        echo(
+            f"{r.service:<28} {compressed:>10} {unpacked:>10} {r.health:<10} {took:>10}  {verdict}"
+        )
     for r in results:
         for problem in r.problems:
             echo(f"{r.service}: {problem}")

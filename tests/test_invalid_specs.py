@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,8 +35,9 @@ TAG = (
     "not starting with '.' or '-'"
 )
 PROBLEM_LINE = re.compile(r"^editions/[^:/]+\.ya?ml:\d+: \$\S*: .+$")
-# Every invocation of a broken spec must be quick, hostile documents included.
-MAX_SECONDS = 2.0
+# A hostile document (deep nesting, alias bombs, huge files) must end in exit 2, not hang:
+# a generous hang guard, never a speed assertion (speed is `make bench`'s job).
+HANG_GUARD_SECONDS = 60
 
 
 def after_api_port(lines: str) -> str:
@@ -539,6 +539,7 @@ def test_enough_cases() -> None:
     assert len(CASES) >= 25
 
 
+@pytest.mark.timeout(HANG_GUARD_SECONDS)
 @pytest.mark.parametrize("item", CASES)
 @pytest.mark.parametrize("command", ["validate", "render"])
 def test_invalid_spec_is_reported_and_nothing_changes(
@@ -547,9 +548,7 @@ def test_invalid_spec_is_reported_and_nothing_changes(
     root = _broken_tree(tmp_path, item)
     before = tree_state(tmp_path)
 
-    start = time.monotonic()
     result = invoke(command, "-C", str(root))
-    elapsed = time.monotonic() - start
 
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -557,7 +556,6 @@ def test_invalid_spec_is_reported_and_nothing_changes(
     assert "Traceback" not in result.stderr
     for line in result.stderr.splitlines():
         assert PROBLEM_LINE.match(line), line
-    assert elapsed < MAX_SECONDS
     assert tree_state(tmp_path) == before
 
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from generator.policy import (
+    APT_CACHES,
+    APT_LISTS,
     BUILD_CACHES,
     BUILD_TOOLS,
     FACTS_SCRIPT,
@@ -16,6 +18,7 @@ from generator.policy import (
     REQUIRED_LABELS,
     ImageFacts,
     parse_facts,
+    unpacked_bytes,
     violations,
 )
 
@@ -34,9 +37,11 @@ COMPLIANT = ImageFacts(
         "Healthcheck": {"Test": ["CMD", "sutra-healthcheck", "http://localhost:8000/health"]},
         "Labels": LABELS,
     },
-    size_bytes=200 * MIB,
+    compressed_bytes=80 * MIB,
+    unpacked_bytes=200 * MIB,
     tools=frozenset(),
     caches=frozenset(),
+    apt_caches=frozenset(),
     setuid=frozenset({"/usr/bin/passwd", "/bin/su"}),
     base_setuid=frozenset({"/usr/bin/passwd", "/bin/su"}),
     running_uid=1000,
@@ -188,24 +193,42 @@ def test_every_setuid_file_is_a_violation_without_a_known_base() -> None:
 
 
 def test_size_exactly_at_the_budget_passes() -> None:
-    assert violations(facts(size_bytes=250 * MIB)) == []
+    assert violations(facts(unpacked_bytes=250 * MIB)) == []
 
 
 def test_one_byte_over_the_budget_fails() -> None:
-    # The message rounds to whole MiB, so one byte over reads "250 MiB exceeds ... 250 MiB".
-    assert violations(facts(size_bytes=250 * MIB + 1)) == [
-        "size 250.1 MiB exceeds the budget of 250 MiB"
+    # Rounded up to a tenth, so one byte over never reads "250.0 MiB exceeds ... 250 MiB".
+    assert violations(facts(unpacked_bytes=250 * MIB + 1)) == [
+        "unpacked size 250.1 MiB exceeds the budget of 250 MiB"
     ]
 
 
 def test_size_over_the_budget_is_reported_in_mib() -> None:
-    assert violations(facts(size_bytes=300 * MIB + MIB // 2 + 1)) == [
-        "size 300.6 MiB exceeds the budget of 250 MiB"
+    assert violations(facts(unpacked_bytes=300 * MIB + MIB // 2 + 1)) == [
+        "unpacked size 300.6 MiB exceeds the budget of 250 MiB"
+    ]
+
+
+def test_the_budget_limits_the_unpacked_size_not_the_compressed_one() -> None:
+    assert violations(facts(compressed_bytes=10_000 * MIB, unpacked_bytes=250 * MIB)) == []
+    assert violations(facts(compressed_bytes=1, unpacked_bytes=251 * MIB)) == [
+        "unpacked size 251.0 MiB exceeds the budget of 250 MiB"
     ]
 
 
 def test_no_budget_means_no_size_limit() -> None:
-    assert violations(facts(size_bytes=10_000 * MIB, size_budget_mb=None)) == []
+    assert violations(facts(unpacked_bytes=10_000 * MIB, size_budget_mb=None)) == []
+
+
+# --- apt caches -------------------------------------------------------------------------------
+
+
+def test_apt_caches_are_violations() -> None:
+    found = frozenset({"/var/lib/apt/lists/deb.debian.org_dists", "/var/cache/apt/pkgcache.bin"})
+    assert violations(facts(apt_caches=found)) == [
+        "apt cache /var/cache/apt/pkgcache.bin present (clean up in the same RUN)",
+        "apt cache /var/lib/apt/lists/deb.debian.org_dists present (clean up in the same RUN)",
+    ]
 
 
 # --- all rules together -----------------------------------------------------------------------
@@ -220,8 +243,9 @@ def test_violations_are_listed_rule_by_rule() -> None:
         },
         tools=frozenset({"gcc"}),
         caches=frozenset({"/root/.cache"}),
+        apt_caches=frozenset({"/var/cache/apt/srcpkgcache.bin"}),
         setuid=COMPLIANT.setuid | {"/opt/x"},
-        size_bytes=251 * MIB,
+        unpacked_bytes=251 * MIB,
     )
     assert violations(bad) == [
         f"USER 'sutra' {NOT_NUMERIC}",
@@ -229,8 +253,9 @@ def test_violations_are_listed_rule_by_rule() -> None:
         f"label {TITLE} empty",
         "build tool gcc present",
         "build cache /root/.cache present",
+        "apt cache /var/cache/apt/srcpkgcache.bin present (clean up in the same RUN)",
         "setuid/setgid file /opt/x not in the base image",
-        "size 251.0 MiB exceeds the budget of 250 MiB",
+        "unpacked size 251.0 MiB exceeds the budget of 250 MiB",
     ]
 
 
@@ -245,16 +270,24 @@ def test_parse_facts_splits_the_script_output() -> None:
         "setuid /usr/bin/passwd\n"
         "setuid /opt/dir with space/tool\n"
         "tool gcc\n"
+        "apt /var/lib/apt/lists/x_Packages.lz4\n"
+        "unpacked 178257920\n"
     )
-    assert parse_facts(output) == {
+    found = parse_facts(output)
+    assert found == {
         "tool": frozenset({"gcc", "make"}),
         "cache": frozenset({"/root/.cache"}),
+        "apt": frozenset({"/var/lib/apt/lists/x_Packages.lz4"}),
         "setuid": frozenset({"/usr/bin/passwd", "/opt/dir with space/tool"}),
+        "unpacked": frozenset({"178257920"}),
     }
+    assert unpacked_bytes(found) == 178257920
 
 
 def test_parse_facts_of_no_output_is_all_empty() -> None:
-    assert parse_facts("") == {"tool": frozenset(), "cache": frozenset(), "setuid": frozenset()}
+    found = parse_facts("")
+    assert found == {kind: frozenset() for kind in ("tool", "cache", "apt", "setuid", "unpacked")}
+    assert unpacked_bytes(found) == 0
 
 
 def test_parse_facts_ignores_noise_and_empty_values() -> None:
@@ -262,13 +295,15 @@ def test_parse_facts_ignores_noise_and_empty_values() -> None:
     assert parse_facts(output) == {
         "tool": frozenset(),
         "cache": frozenset({"/x"}),
+        "apt": frozenset(),
         "setuid": frozenset(),
+        "unpacked": frozenset(),
     }
 
 
 def test_the_facts_script_asks_for_every_tool_and_cache() -> None:
     for tool in BUILD_TOOLS:
         assert f" {tool} " in FACTS_SCRIPT or f" {tool};" in FACTS_SCRIPT, tool
-    for cache in BUILD_CACHES:
+    for cache in (*BUILD_CACHES, *APT_CACHES, APT_LISTS):
         assert cache in FACTS_SCRIPT, cache
     assert FACTS_SCRIPT.endswith("; true")

@@ -87,24 +87,27 @@ def test_edition_images_take_the_first_tag_bake_resolved(root: Path) -> None:
 
 def test_summary_prints_the_table_then_every_problem() -> None:
     results = [
-        ImageResult("sutra-api", "r/sutra-api:1", 187 * MIB + 300 * 1024, "healthy", 2.46, ()),
+        ImageResult(
+            "sutra-api", "r/sutra-api:1", 67 * MIB, 187 * MIB + 300 * 1024, "healthy", 2.46, ()
+        ),
         ImageResult(
             "sutra-storage",
             "r/sutra-storage:1",
+            30 * MIB,
             90 * MIB,
             "unhealthy",
             None,
             ("health: unhealthy", "no HEALTHCHECK"),
         ),
-        ImageResult("sutra-hybrid", "r/sutra-hybrid:1", 5 * MIB, "timeout", None, ("x",)),
+        ImageResult("sutra-hybrid", "r/sutra-hybrid:1", 2 * MIB, 5 * MIB, "timeout", None, ("x",)),
     ]
     lines: list[str] = []
     summary(results, lines.append)
     assert lines == [
-        "IMAGE                             SIZE HEALTH     TO HEALTHY  RESULT",
-        "sutra-api                     187.3MiB healthy          2.5s  ok",
-        "sutra-storage                  90.0MiB unhealthy           -  FAIL (2)",
-        "sutra-hybrid                    5.0MiB timeout             -  FAIL (1)",
+        "IMAGE                        COMPRESSED   UNPACKED HEALTH     TO HEALTHY  RESULT",
+        "sutra-api                       67.0MiB   187.3MiB healthy          2.5s  ok",
+        "sutra-storage                   30.0MiB    90.0MiB unhealthy           -  FAIL (2)",
+        "sutra-hybrid                     2.0MiB     5.0MiB timeout             -  FAIL (1)",
         "sutra-storage: health: unhealthy",
         "sutra-storage: no HEALTHCHECK",
         "sutra-hybrid: x",
@@ -114,7 +117,9 @@ def test_summary_prints_the_table_then_every_problem() -> None:
 def test_summary_of_nothing_is_the_header() -> None:
     lines: list[str] = []
     summary([], lines.append)
-    assert lines == ["IMAGE                             SIZE HEALTH     TO HEALTHY  RESULT"]
+    assert lines == [
+        "IMAGE                        COMPRESSED   UNPACKED HEALTH     TO HEALTHY  RESULT"
+    ]
 
 
 # --- verify, against a fake docker ------------------------------------------------------------
@@ -128,10 +133,15 @@ GOOD_IMAGE = {
     "Size": 40 * MIB,
 }
 HEALTHY = {"Running": True, "Health": {"Status": "healthy"}}
+# What `du` reports inside the fake image: unpacked bigger than compressed, as in life.
+UNPACKED = 100 * MIB
 
 
 def engine_rules(
-    image: object = GOOD_IMAGE, state: object = HEALTHY, uid: str = "1000\n", facts: str = ""
+    image: object = GOOD_IMAGE,
+    state: object = HEALTHY,
+    uid: str = "1000\n",
+    facts: str = f"unpacked {UNPACKED}\n",
 ) -> list[tuple[list[str], int, str, str]]:
     """What the fake docker answers to each call verify makes."""
     return [
@@ -165,14 +175,18 @@ def containers_removed(fake: FakeDocker) -> list[str]:
     return [args[-1] for args in fake.argv() if args[0] == "rm"]
 
 
+API = "registry.test/sutra/api:1.2.3"
+STORE = "registry.test/sutra/store:1.2.3"
+
+
 def test_verify_a_compliant_edition(
     root: Path, fake_docker: Callable[..., FakeDocker], fast_polls: None
 ) -> None:
     fake = fake_docker(*engine_rules())
     results = verify(commands.load(root), root, "full")
     assert results == [
-        ImageResult("api", "registry.test/sutra/api:1.2.3", 40 * MIB, "healthy", 0.0, ()),
-        ImageResult("store", "registry.test/sutra/store:1.2.3", 40 * MIB, "healthy", 0.0, ()),
+        ImageResult("api", API, 40 * MIB, UNPACKED, "healthy", 0.0, ()),
+        ImageResult("store", STORE, 40 * MIB, UNPACKED, "healthy", 0.0, ()),
     ]
     bake_print = [a for a in fake.argv() if a[:2] == ["buildx", "bake"]]
     assert bake_print == [
@@ -191,16 +205,23 @@ def test_verify_reports_health_and_policy_problems_and_still_cleans_up(
 ) -> None:
     image = {**GOOD_IMAGE, "Config": {**GOOD_IMAGE["Config"], "User": "0"}}
     state = {"Running": False, "ExitCode": 3}
-    fake = fake_docker(*engine_rules(image=image, state=state, uid="0\n", facts="tool gcc\n"))
+    facts = "tool gcc\napt /var/cache/apt/pkgcache.bin\nunpacked 5\n"
+    fake = fake_docker(*engine_rules(image=image, state=state, uid="0\n", facts=facts))
     results = verify(commands.load(root), root, "simple")
     assert results == [
         ImageResult(
             "api",
-            "registry.test/sutra/api:1.2.3",
+            API,
             40 * MIB,
+            5,
             "exited(3)",
             None,
-            ("health: exited(3)", "USER is root (uid 0)", "build tool gcc present"),
+            (
+                "health: exited(3)",
+                "USER is root (uid 0)",
+                "build tool gcc present",
+                "apt cache /var/cache/apt/pkgcache.bin present (clean up in the same RUN)",
+            ),
         )
     ]
     assert containers_removed(fake) == containers_started(fake)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# scripts/reset-engine.sh — put the engine back into the state a brand-new machine has after
+# `make engine`, so that a test run proves what a fresh CI machine would see
+# (`make test-fresh` = this script, then `make test`). Cached arm64 layers, warm pip and
+# cargo cache mounts and images built by hand all hide bugs.
+#
+# What it does, one line of output per step:
+#   1. `docker buildx prune --all --force`: the whole build cache, cache mounts included
+#   2. removes every image this project built: those labelled with the project's
+#      org.opencontainers.image.source, plus the fixtures' own throwaway test images.
+#      The base-image stand-ins (org.sutra.fixture=offline-standin) stay: `make engine`
+#      provides them, exactly as on a fresh machine.
+#   3. empties the local registry on 127.0.0.1:5000 (stops it, wipes its storage, and lets
+#      scripts/engine.sh start it again). Only a registry that scripts/engine.sh started.
+#
+# Usage: scripts/reset-engine.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TAG=reset
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+T0=$(_ts)
+REGISTRY_PID=/var/run/sutra-registry.pid
+REGISTRY_DATA=/var/lib/sutra-registry
+
+timeout 15 docker info >/dev/null 2>&1 || die "no Docker engine answers 'docker info': run make engine first"
+
+step "build cache"
+docker buildx prune --all --force >/dev/null
+# BuildKit finishes releasing records after prune returns; a build racing that bookkeeping
+# has failed with "failed to get dead record". Wait until the cache reports empty.
+wait_until 30 /dev/null "the build cache did not empty" sh -c '[ -z "$(docker buildx du 2>/dev/null | sed 1d | grep -vE "^(Reclaimable|Total):")" ]'
+ok "pruned"
+
+step "project images"
+source_label=$(awk '/^  source:/ {print $2; exit}' editions/project.yaml)
+[ -n "$source_label" ] || die "editions/project.yaml has no project.source"
+mapfile -t images < <(
+  {
+    docker image ls --filter "label=org.opencontainers.image.source=$source_label" --format '{{.ID}}'
+    docker image ls --filter 'reference=sutra-fixture-*' --format '{{.ID}}'
+  } | sort -u
+)
+if [ ${#images[@]} -gt 0 ]; then
+  docker image rm --force "${images[@]}" >/dev/null
+fi
+ok "removed ${#images[@]}"
+
+step "local registry"
+pid_of_registry() { [ -f "$REGISTRY_PID" ] && kill -0 "$(cat "$REGISTRY_PID")" 2>/dev/null; }
+if pid_of_registry; then
+  kill "$(cat "$REGISTRY_PID")"
+  wait_until 20 /dev/null "the registry did not stop" sh -c "! kill -0 $(cat "$REGISTRY_PID") 2>/dev/null"
+  rm -rf "${REGISTRY_DATA:?}"/*
+  ok "emptied $REGISTRY_DATA"
+elif curl -fsS -m 3 -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null; then
+  die "a registry on 127.0.0.1:5000 answers but scripts/engine.sh did not start it: cannot empty it"
+else
+  rm -rf "${REGISTRY_DATA:?}"/*
+  ok "was not running; storage emptied"
+fi
+
+scripts/engine.sh >/dev/null
+printf '[%s] engine reset in %s (registry restarted by scripts/engine.sh)\n' "$TAG" "$(_el "$T0")"
