@@ -15,7 +15,8 @@ help:
 	@echo "make release EDITION=... REGISTRY=... VERSION=...   every platform in the spec, pushed"
 	@echo "make verify EDITION=...                         run every image of an edition, wait for healthy, enforce the image policy"
 	@echo "make render | check | validate | list           generator commands (see README)"
-	@echo "make test | lint | bench                        tests (real Docker builds included), linters, speed benchmark"
+	@echo "make test | bench                               tests (real Docker builds included), speed benchmark"
+	@echo "make lint                                       ruff + mypy (generator/), hadolint (Dockerfiles), shellcheck (scripts/, .ci/run)"
 	@echo "make test-fresh                                 reset the engine (build cache, project images, registry), then make test"
 	@echo "make engine                                     provision a local Docker engine + base-image stand-ins (Debian, root)"
 
@@ -65,9 +66,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check generator tests
 	$(BIN)/ruff format --check generator tests
 	$(BIN)/hadolint --config .hadolint.yaml dockerfiles/*.Dockerfile
+	$(BIN)/mypy
+	$(BIN)/shellcheck -x scripts/*.sh .ci/run
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/render_speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

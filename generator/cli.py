@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import click
 
@@ -25,11 +25,15 @@ ROOT = click.option(
 )
 
 
-def _reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn library errors into their message on stderr and their exit code."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except GeneratorError as exc:
@@ -137,7 +141,7 @@ class _PassThrough(click.Command):
 )
 @_reports_errors
 @click.pass_context
-def bake(ctx: click.Context, root: Path, edition: str, **flags: Any) -> None:
+def bake(ctx: click.Context, /, root: Path, edition: str, **flags: Any) -> None:
     """Render, then `docker buildx bake EDITION` (or a single target or the `bases` group).
 
     Arguments after `--` go to buildx as they are, e.g. `-- --progress=plain`.

@@ -35,13 +35,17 @@ def bake_print(root: Path, edition: str) -> Mapping[str, Any]:
     """What `docker buildx bake --print EDITION` resolves: groups and targets as bake sees them."""
     require_buildx()
     out = docker("buildx", "bake", "--file", str(root / BAKE_FILE), "--print", edition)
-    return json.loads(out.stdout)
+    printed: Mapping[str, Any] = json.loads(out.stdout)
+    return printed
 
 
 def inspect_image(ref: str) -> Mapping[str, Any] | None:
     """`docker image inspect`, or None when the image is not in the engine."""
     proc = docker("image", "inspect", ref, check=False)
-    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+    if proc.returncode != 0:
+        return None
+    images: list[Mapping[str, Any]] = json.loads(proc.stdout)
+    return images[0]
 
 
 def run_as_root(image: str, script: str) -> str:
@@ -56,7 +60,8 @@ def health(container: str) -> str:
     proc = docker("inspect", "--format", "{{json .State}}", container, check=False)
     if proc.returncode != 0:
         return "gone"
-    state = json.loads(proc.stdout)
+    state: Mapping[str, Any] = json.loads(proc.stdout)
     if not state.get("Running"):
         return f"exited({state.get('ExitCode')})"
-    return state.get("Health", {}).get("Status", "no-healthcheck")
+    status: str = state.get("Health", {}).get("Status", "no-healthcheck")
+    return status

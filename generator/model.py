@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.specs import PROJECT_FILE, SPEC_DIR, SpecFile
 
 Pairs = tuple[tuple[str, str], ...]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def _edition(spec: SpecFile) -> Edition:
     )
 
 
-def _frozen(items: dict[str, Any]) -> Mapping[str, Any]:
+def _frozen(items: dict[str, T]) -> Mapping[str, T]:
     return MappingProxyType(dict(sorted(items.items())))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from generator import GENERATED_MARKER
 from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Base, Pairs, Project, Service
@@ -271,7 +271,13 @@ def _default_command(service: Service) -> tuple[str, ...]:
     return ("python", "-m", "app") if service.stack == "python" else (service.name,)
 
 
-def _user_fields(project: Project) -> dict[str, Any]:
+class _UserFields(TypedDict):
+    user_name: str
+    uid: int
+    gid: int
+
+
+def _user_fields(project: Project) -> _UserFields:
     user = project.settings.user
     return {"user_name": user.name, "uid": user.uid, "gid": user.gid}
 
@@ -316,7 +322,7 @@ def _service_dockerfile(project: Project, service: Service) -> ServiceDockerfile
 
 def dockerfile_plans(project: Project) -> tuple[DockerfilePlan, ...]:
     """One plan per base and per service, in path order."""
-    plans = [_base_dockerfile(project, b) for b in project.bases.values()]
+    plans: list[DockerfilePlan] = [_base_dockerfile(project, b) for b in project.bases.values()]
     plans += [_service_dockerfile(project, s) for s in project.services.values()]
     return tuple(sorted(plans, key=lambda p: p.path))
 

@@ -42,10 +42,10 @@ class Resolved:
 def _chain(project: Project, edition: Edition) -> list[Edition]:
     """The edition, then what it extends, and so on; stops at a cycle or unknown name."""
     chain = [edition]
-    while (
-        chain[-1].extends in project.editions and project.editions[chain[-1].extends] not in chain
-    ):
-        chain.append(project.editions[chain[-1].extends])
+    while (name := chain[-1].extends) is not None and name in project.editions:
+        if project.editions[name] in chain:
+            break
+        chain.append(project.editions[name])
     return chain
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
 
 from generator.errors import Problem, SpecError
 from generator.specs import PROJECT_FILE, SpecFile
@@ -17,14 +19,18 @@ _MAX_SHOWN = 60
 
 
 @cache
-def validator(kind: str) -> Any:
+def validator(kind: str) -> Validator:
     """The validator for 'project' or 'edition' specs."""
     text = resources.files("generator").joinpath(f"schemas/{kind}.schema.json").read_text()
     # JSON Schema calls 8000.0 an integer; a port or uid rendered as "8000.0" is not one.
     strict = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
     )
-    return validators.extend(Draft202012Validator, type_checker=strict)(json.loads(text))
+    # types-jsonschema leaves `extend` unannotated; the annotation on `cls` is what it returns.
+    cls: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, type_checker=strict
+    )
+    return cls(json.loads(text))
 
 
 def schema_kind(spec: SpecFile) -> str:
@@ -42,17 +48,19 @@ def _problems_for(spec: SpecFile, error: ValidationError) -> list[Problem]:
     if error.validator == "anyOf" and error.context:
         # A string that fails its pattern says more than "is not an integer or boolean".
         error = best_match([e for e in error.context if e.validator != "type"] or error.context)
+    # A subschema may be a bare true/false; every branch below reads keywords of a mapping.
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
     if "propertyNames" in error.relative_schema_path and isinstance(error.instance, str):
-        note = error.schema.get("errorMessage", error.message)
+        note = schema.get("errorMessage", error.message)
         return [spec.problem((*path, error.instance), f"key {_shown(error.instance)} {note}")]
     if error.validator == "maxLength":
         limit = error.validator_value
         return [spec.problem(path, f"{_shown(error.instance)} is longer than {limit} characters")]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {})
+        allowed = schema.get("properties", {})
         extra = sorted(k for k in error.instance if k not in allowed)
         return [spec.problem((*path, key), f"unknown key {key!r}") for key in extra]
-    custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    custom = schema.get("errorMessage")
     if custom and error.validator == "pattern":
         return [spec.problem(path, f"{_shown(error.instance)} {custom}")]
     message = error.message if len(error.message) < 200 else f"{_shown(error.instance)} is invalid"

@@ -341,6 +341,8 @@ EOF
 
   step "check: push 2-platform image"
   tag="localhost:5000/sutra-engine-check:latest"
+  # $TARGETARCH is for the Dockerfile's RUN to expand, not this shell.
+  # shellcheck disable=SC2016
   printf 'FROM debian:bookworm-slim\nARG TARGETARCH\nRUN echo "$TARGETARCH" > /arch\n' \
     | "${B[@]}" --no-cache --platform linux/amd64,linux/arm64 -t "$tag" --push - >"$CHECK_DIR/push.log" 2>&1 \
     || { tail -20 "$CHECK_DIR/push.log" >&2; die "push to localhost:5000 failed"; }

@@ -1,4 +1,5 @@
-"""hadolint on every generated Dockerfile, with the project's .hadolint.yaml."""
+"""The linters `make lint` runs: hadolint on every generated Dockerfile (with the project's
+.hadolint.yaml), strict mypy on generator/, shellcheck on scripts/engine.sh and its lib.sh."""
 
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ import pytest
 from generator import commands
 
 REPO = Path(__file__).resolve().parents[1]
-HADOLINT = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
-    "hadolint"
-)
+
+
+def _tool(name: str) -> str | None:
+    """This virtualenv's copy of a linter first, then PATH."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
+HADOLINT = _tool("hadolint")
+MYPY = _tool("mypy")
+SHELLCHECK = _tool("shellcheck")
 
 
 def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
@@ -60,3 +68,60 @@ def test_root_user_is_an_error(tmp_path: Path) -> None:
     proc = hadolint(target)
     assert proc.returncode == 1
     assert "DL3002 error: Last USER should not be root" in proc.stdout
+
+
+def mypy(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run mypy from the repo root with the [tool.mypy] config in pyproject.toml."""
+    assert MYPY, "mypy is a test dependency (pip install -e '.[test]')"
+    cmd = [MYPY, "--config-file", str(REPO / "pyproject.toml"), "--no-color-output", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=REPO)
+
+
+def test_generator_passes_mypy() -> None:
+    """generator/ (the configured `files`) type-checks clean under the strict config."""
+    proc = mypy()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Success: no issues found" in proc.stdout
+
+
+def test_mypy_config_catches_optional_misuse(tmp_path: Path) -> None:
+    """The config is strict enough to fail the bugs it is there for."""
+    target = tmp_path / "bad.py"
+    target.write_text(
+        "def first_line(text: str | None) -> str:\n"
+        "    return text.splitlines()[0]\n"
+        "\n"
+        "def implicit_optional(name: str = None) -> str:\n"
+        "    return name\n"
+        "\n"
+        "def untyped(value):\n"
+        "    return value\n"
+    )
+    proc = mypy("--cache-dir", str(tmp_path / "cache"), str(target))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert '"None" of "str | None" has no attribute "splitlines"  [union-attr]' in proc.stdout
+    assert 'Incompatible default for parameter "name"' in proc.stdout
+    assert "[no-untyped-def]" in proc.stdout
+
+
+def shellcheck(path: Path) -> subprocess.CompletedProcess[str]:
+    """Run shellcheck as `make lint` does (following sourced files), from the repo root."""
+    assert SHELLCHECK, "shellcheck is a test dependency (pip install -e '.[test]')"
+    args = [SHELLCHECK, "-x", "--color=never", "--format=gcc", str(path)]
+    return subprocess.run(args, capture_output=True, text=True, check=False, cwd=REPO)
+
+
+@pytest.mark.parametrize("script", ["scripts/engine.sh", "scripts/lib.sh"])
+def test_script_passes_shellcheck(script: str) -> None:
+    """The engine script and the helpers it sources are clean at every severity."""
+    proc = shellcheck(REPO / script)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_shellcheck_flags_an_unquoted_expansion(tmp_path: Path) -> None:
+    """A script that word-splits a path fails lint."""
+    target = tmp_path / "bad.sh"
+    target.write_text("#!/usr/bin/env bash\nDIR=$1\nrm -rf $DIR/cache\n")
+    proc = shellcheck(target)
+    assert proc.returncode == 1
+    assert "[SC2086]" in proc.stdout
