@@ -91,6 +91,12 @@ target "_common" {
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
     PIP_INDEX_URL == "" ? [] : ["id=pip_index_url,env=PIP_INDEX_URL"],
   )
+  # A secret given here is required by every step that fetches: a step it does not reach
+  # fails ("secret ca_bundle: not found") instead of fetching without it. Only true/false.
+  args = {
+    CA_BUNDLE_REQUIRED     = CA_BUNDLE != "" ? "true" : "false"
+    PIP_INDEX_URL_REQUIRED = PIP_INDEX_URL != "" ? "true" : "false"
+  }
   labels = {
     "org.opencontainers.image.source" = "https://github.com/sutra-ai/sutra"
     "org.opencontainers.image.vendor" = "Sutra AI"

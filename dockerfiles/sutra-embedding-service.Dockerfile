@@ -7,9 +7,15 @@
 FROM sutra-python-builder AS deps
 ARG TARGETPLATFORM
 COPY requirements.txt /opt/sutra/requirements.txt
+ARG CA_BUNDLE_REQUIRED=false
+ARG PIP_INDEX_URL_REQUIRED=false
 RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sharing=shared \
-    --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
+    --mount=type=secret,id=ca_bundle \
     --mount=type=secret,id=pip_index_url,env=PIP_INDEX_URL \
+    if [ "$CA_BUNDLE_REQUIRED" = true ] && [ ! -s /run/secrets/ca_bundle ]; then \
+      echo "build secret 'ca_bundle' is configured but did not reach this step" >&2; exit 1; fi; \
+    if [ "$PIP_INDEX_URL_REQUIRED" = true ] && [ -z "$PIP_INDEX_URL" ]; then \
+      echo "build secret 'pip_index_url' is configured but did not reach this step" >&2; exit 1; fi; \
     if [ -f /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
  && mkdir -p /opt/sutra/deps \
  && pip install --no-deps --target /opt/sutra/deps -r /opt/sutra/requirements.txt \

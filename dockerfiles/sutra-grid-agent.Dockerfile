@@ -8,7 +8,10 @@ ARG TARGETPLATFORM
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 # A stub main.rs lets cargo read the manifest; the fetched crates stay in this cached layer.
-RUN --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
+ARG CA_BUNDLE_REQUIRED=false
+RUN --mount=type=secret,id=ca_bundle \
+    if [ "$CA_BUNDLE_REQUIRED" = true ] && [ ! -s /run/secrets/ca_bundle ]; then \
+      echo "build secret 'ca_bundle' is configured but did not reach this step" >&2; exit 1; fi; \
     if [ -f /run/secrets/ca_bundle ]; then export CARGO_HTTP_CAINFO=/run/secrets/ca_bundle; fi \
  && mkdir -p src && touch src/main.rs \
  && cargo fetch --locked \

@@ -18,9 +18,15 @@ RUN groupadd --system --gid 1000 sutra \
 # The common packages every Python service imports, installed once in a shared layer.
 # requirements.txt pins every package, so --no-deps installs exactly the lock and pip check proves it whole.
 COPY requirements.txt /opt/sutra/requirements-common.txt
+ARG CA_BUNDLE_REQUIRED=false
+ARG PIP_INDEX_URL_REQUIRED=false
 RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sharing=shared \
-    --mount=type=secret,id=ca_bundle,target=/run/secrets/ca_bundle \
+    --mount=type=secret,id=ca_bundle \
     --mount=type=secret,id=pip_index_url,env=PIP_INDEX_URL \
+    if [ "$CA_BUNDLE_REQUIRED" = true ] && [ ! -s /run/secrets/ca_bundle ]; then \
+      echo "build secret 'ca_bundle' is configured but did not reach this step" >&2; exit 1; fi; \
+    if [ "$PIP_INDEX_URL_REQUIRED" = true ] && [ -z "$PIP_INDEX_URL" ]; then \
+      echo "build secret 'pip_index_url' is configured but did not reach this step" >&2; exit 1; fi; \
     if [ -f /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
  && python -m venv /opt/venv \
  && pip install --no-deps -r /opt/sutra/requirements-common.txt \

@@ -5,9 +5,11 @@
 # hadolint ignore=DL3006
 FROM sutra-python-base
 
+# No package lists or caches in the layer, whatever the base's apt settings (docker-clean).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ gcc libc6-dev \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 
 # A base runs no service of its own; each service image declares its own HEALTHCHECK.
 HEALTHCHECK NONE

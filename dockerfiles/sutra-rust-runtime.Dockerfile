@@ -17,9 +17,11 @@ RUN --mount=type=cache,id=sutra-cargo-target-probe-${TARGETPLATFORM},target=/src
 # The runtime every Rust service ships on: CA certificates, the probe, a non-root user.
 FROM debian:bookworm-slim
 
+# No package lists or caches in the layer, whatever the base's apt settings (docker-clean).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 
 RUN groupadd --system --gid 1000 sutra \
  && useradd --system --uid 1000 --gid 1000 --no-create-home \

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.errors import BuildFailed, ToolMissing, UsageError
@@ -43,8 +43,10 @@ def require_buildx() -> None:
         raise ToolMissing(f"`docker buildx` is not available: {ENGINE_HINT}")
 
 
-def bake_command(edition: str, options: BakeOptions, ca_bundle: str | None = None) -> list[str]:
-    """The buildx command line for an edition."""
+def bake_command(
+    edition: str, options: BakeOptions, ca_bundle: str | None = None, *more: str
+) -> list[str]:
+    """The buildx command line for an edition (and any more targets)."""
     cmd = ["docker", "buildx", "bake", "--file", BAKE_FILE]
     if ca_bundle:
         # buildx asks for an explicit grant to read a secret file outside the project.
@@ -57,7 +59,7 @@ def bake_command(edition: str, options: BakeOptions, ca_bundle: str | None = Non
         cmd += ["--set", item]
     flags = {"--push": options.push, "--load": options.load, "--print": options.print_only}
     cmd += [flag for flag, on in flags.items() if on]
-    return [*cmd, *options.extra, edition]
+    return [*cmd, *options.extra, edition, *more]
 
 
 def _git(root: Path, *args: str) -> str:
@@ -93,11 +95,11 @@ def _stream(proc: subprocess.Popen[str]) -> list[str]:
     return failed
 
 
-def run_bake(root: Path, edition: str, options: BakeOptions) -> None:
+def run_bake(root: Path, edition: str, options: BakeOptions, *more: str) -> None:
     """Run buildx bake with live output; raise BuildFailed naming the failing targets."""
     require_buildx()
     env = bake_environment(root, options, os.environ)
-    command = bake_command(edition, options, env.get("CA_BUNDLE"))
+    command = bake_command(edition, options, env.get("CA_BUNDLE"), *more)
     # On a terminal buildx keeps its own live display and names failures itself; piped
     # (CI, logs) we read its lines to name the failing targets in our last line too.
     piped = None if sys.stderr.isatty() else subprocess.PIPE
@@ -106,3 +108,31 @@ def run_bake(root: Path, edition: str, options: BakeOptions) -> None:
     if proc.wait() != 0:
         named = f"; failed target(s): {', '.join(failed)}" if failed else ""
         raise BuildFailed(f"docker buildx bake {edition} failed (exit {proc.returncode}){named}")
+
+
+# buildx before 0.33 evaluates a linked (`target:` context) base one platform after another.
+# A service of a multi-platform bake can then run the base's second-platform steps before the
+# base's own build has attached its session to them, and those steps run without the build
+# secrets (docker/buildx commit 2adc53c; fully fixed upstream after 0.36). Building the linked
+# bases first, one platform per bake, makes their steps cache hits in the multi-platform bake,
+# where no secret is needed any more.
+
+
+def prebuild_options(options: BakeOptions, bases: tuple[str, ...]) -> list[BakeOptions]:
+    """One single-platform, cache-only bake of the linked bases per platform (none if one)."""
+    if len(options.platforms) < 2 or options.print_only or not bases:
+        return []
+    cache_only = tuple(f"{b}.output=type=cacheonly" for b in bases)
+    return [
+        replace(options, platforms=(p,), push=False, load=False, sets=options.sets + cache_only)
+        for p in options.platforms
+    ]
+
+
+def after_prebuild(options: BakeOptions, bases: tuple[str, ...]) -> BakeOptions:
+    """The multi-platform bake after the prebuild: `--no-cache` must not rerun the bases."""
+    if "--no-cache" not in options.extra or not prebuild_options(options, bases):
+        return options
+    extra = tuple(a for a in options.extra if a != "--no-cache")
+    sets = ("*.no-cache=true", *(f"{b}.no-cache=false" for b in bases))
+    return replace(options, extra=extra, sets=options.sets + sets)

@@ -12,7 +12,7 @@ from generator import write as write_step
 from generator.errors import CheckFailed, SpecError, UsageError
 from generator.model import build_project
 from generator.plan import plan
-from generator.resolve import RESERVED_NAMES, Resolved, resolve
+from generator.resolve import RESERVED_NAMES, Resolved, linked_bases, resolve
 from generator.schema import check_schema
 from generator.specs import parse_all
 
@@ -72,7 +72,10 @@ def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderRepo
         options = replace(options, platforms=project.settings.platforms)
     bake_step.require_buildx()
     report = render(root)
-    bake_step.run_bake(root, edition, options)
+    bases = linked_bases(resolved, edition)
+    for prebuild in bake_step.prebuild_options(options, bases):
+        bake_step.run_bake(root, bases[0], prebuild, *bases[1:])
+    bake_step.run_bake(root, edition, bake_step.after_prebuild(options, bases))
     return report
 
 

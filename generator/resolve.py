@@ -195,6 +195,26 @@ def service_bases(project: Project, service: str) -> tuple[str, str]:
     return stack.builder, stack.runtime
 
 
+def linked_bases(resolved: Resolved, target: str) -> tuple[str, ...]:
+    """The bases that other targets of `bake TARGET` reach through `target:` contexts.
+
+    TARGET is an edition, `default`, `bases`, a service or a base.
+    """
+    project = resolved.project
+    if target == "default":
+        target = project.settings.default_edition
+    if target in resolved.editions:
+        return resolved.editions[target].bases
+    direct: tuple[str, ...]
+    if target in project.services:
+        direct = service_bases(project, target)
+    elif target in project.bases:
+        direct = project.bases[target].bases
+    else:  # the `bases` group: every base that another base is built on
+        direct = tuple(d for b in project.bases.values() for d in b.bases)
+    return tuple(sorted(_base_closure(project, direct)))
+
+
 def _resolve_edition(project: Project, edition: Edition) -> ResolvedEdition:
     services = sorted({s for e in _chain(project, edition) for s in e.services})
     direct = tuple(b for s in services for b in service_bases(project, s))

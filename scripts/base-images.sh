@@ -43,10 +43,9 @@ DERIVED=(python rust)
 declare -A IMAGE_TAG=([debian]=debian:bookworm-slim [python]=python:3.11-slim [rust]=rust:1.82-slim)
 declare -A DOCKERFILE=([debian]=debian-bookworm-slim.Dockerfile [python]=python-3.11-slim.Dockerfile [rust]=rust-1.82-slim.Dockerfile)
 # The version a derived stand-in reports in its ENV, as the official image does: the
-# build argument, and the command that prints the version inside the image.
+# build argument, and the Debian package whose upstream version it is.
 declare -A VERSION_ARG=([python]=PYTHON_VERSION [rust]=RUST_VERSION)
-declare -A VERSION_CMD=([python]="python3 -c 'import platform; print(platform.python_version())'"
-  [rust]="rustc --version | cut -d' ' -f2")
+declare -A VERSION_PKG=([python]=python3.11 [rust]=rustc-web)
 # Bump to force a rebuild of every stand-in.
 RECIPE_VERSION=2
 
@@ -142,7 +141,8 @@ for n in "${NAMES[@]}"; do
     TODO+=("$n"); status+=("$t: to build")
   fi
 done
-ok "$(IFS=';'; echo "${status[*]}" | sed 's/;/; /g')"
+joined=$(IFS=';'; echo "${status[*]}")
+ok "${joined//;/; }"
 
 # --------------------------------------------------------------------------- debian rootfs tarballs
 ensure_host_tools() {
@@ -224,15 +224,21 @@ build_image() {
   [ "$n" = debian ] || rmdir "$ctx"
 }
 
-# A derived stand-in: build, read the version Debian installed, then build again with it
-# as the ENV the official image sets (every step but that ENV is a cache hit).
+# The upstream version of the package apt would install in the debian stand-in
+# (3.11.2-6+deb12u6 -> 3.11.2), for the ENV the official image sets.
+candidate_version() {
+  docker run --rm "${IMAGE_TAG[debian]}" sh -c \
+    "apt-get update -qq >/dev/null && apt-cache show --no-all-versions $1 | sed -n 's/^Version: //p'" \
+    | sed 's/^[0-9]*://; s/[-+~].*//'
+}
+
 build_derived() {
-  local n=$1 t=${IMAGE_TAG[$1]} version
+  local n=$1 version
+  version=$(candidate_version "${VERSION_PKG[$n]}")
+  [ -n "$version" ] || die "could not read the version of ${VERSION_PKG[$n]} in ${IMAGE_TAG[debian]}"
   : >"$CACHE/logs/image-$n.log"
-  build_image "$n"
-  version=$(docker run --rm "$t" sh -c "${VERSION_CMD[$n]}") || die "could not read the version in $t"
   build_image "$n" --build-arg "${VERSION_ARG[$n]}=$version"
-  printf '[%s] %-34s %s\n' "$TAG" "image $t" "linux/amd64 + linux/arm64, ${VERSION_ARG[$n]}=$version"
+  printf '[%s] %-34s %s\n' "$TAG" "image ${IMAGE_TAG[$n]}" "linux/amd64 + linux/arm64, ${VERSION_ARG[$n]}=$version"
 }
 
 if todo_has debian; then

@@ -30,7 +30,8 @@ step "build cache"
 docker buildx prune --all --force >/dev/null
 # BuildKit finishes releasing records after prune returns; a build racing that bookkeeping
 # has failed with "failed to get dead record". Wait until the cache reports empty.
-wait_until 30 /dev/null "the build cache did not empty" sh -c '[ -z "$(docker buildx du 2>/dev/null | sed 1d | grep -vE "^(Reclaimable|Total):")" ]'
+cache_is_empty() { ! docker buildx du 2>/dev/null | sed 1d | grep -qvE '^(Reclaimable|Total):'; }
+wait_until 30 /dev/null "the build cache did not empty" cache_is_empty
 ok "pruned"
 
 step "project images"
@@ -51,7 +52,8 @@ step "local registry"
 pid_of_registry() { [ -f "$REGISTRY_PID" ] && kill -0 "$(cat "$REGISTRY_PID")" 2>/dev/null; }
 if pid_of_registry; then
   kill "$(cat "$REGISTRY_PID")"
-  wait_until 20 /dev/null "the registry did not stop" sh -c "! kill -0 $(cat "$REGISTRY_PID") 2>/dev/null"
+  registry_gone() { ! kill -0 "$1" 2>/dev/null; }
+  wait_until 20 /dev/null "the registry did not stop" registry_gone "$(cat "$REGISTRY_PID")"
   rm -rf "${REGISTRY_DATA:?}"/*
   ok "emptied $REGISTRY_DATA"
 elif curl -fsS -m 3 -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null; then

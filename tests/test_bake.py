@@ -12,8 +12,10 @@ import pytest
 from generator.bake import (
     ENGINE_HINT,
     BakeOptions,
+    after_prebuild,
     bake_command,
     bake_environment,
+    prebuild_options,
     require_buildx,
     run_bake,
 )
@@ -353,3 +355,66 @@ def test_run_bake_without_docker_is_tool_missing(outside_git: Path, no_docker_pa
     with pytest.raises(ToolMissing) as info:
         run_bake(outside_git, "simple", BakeOptions())
     assert str(info.value) == f"docker not found on PATH: {ENGINE_HINT}"
+
+
+# --- prebuild of linked bases (multi-platform bakes) ------------------------------------------
+
+BASES = ("python-base", "python-builder")
+TWO = ("linux/amd64", "linux/arm64")
+
+
+def test_one_cache_only_single_platform_prebuild_per_platform() -> None:
+    options = BakeOptions(platforms=TWO, push=True, sets=("*.args.X=1",), extra=("--no-cache",))
+    prebuilds = prebuild_options(options, BASES)
+    assert [p.platforms for p in prebuilds] == [(p,) for p in TWO]
+    for prebuild in prebuilds:
+        assert not prebuild.push and not prebuild.load
+        assert prebuild.sets == (
+            "*.args.X=1",
+            "python-base.output=type=cacheonly",
+            "python-builder.output=type=cacheonly",
+        )
+        # --no-cache still means every step of the command runs: the bases run here.
+        assert prebuild.extra == ("--no-cache",)
+
+
+@pytest.mark.parametrize(
+    ("options", "bases"),
+    [
+        (BakeOptions(), BASES),
+        (BakeOptions(platforms=("linux/arm64",)), BASES),
+        (BakeOptions(platforms=TWO, print_only=True), BASES),
+        (BakeOptions(platforms=TWO), ()),
+    ],
+    ids=["native", "one-platform", "print", "no-linked-bases"],
+)
+def test_no_prebuild_where_no_base_is_linked_across_platforms(
+    options: BakeOptions, bases: tuple[str, ...]
+) -> None:
+    assert prebuild_options(options, bases) == []
+    assert after_prebuild(options, bases) == options
+
+
+def test_after_the_prebuild_no_cache_spares_the_linked_bases() -> None:
+    options = BakeOptions(platforms=TWO, extra=("--progress=plain", "--no-cache"))
+    main = after_prebuild(options, BASES)
+    assert main.extra == ("--progress=plain",)
+    assert main.sets == (
+        "*.no-cache=true",
+        "python-base.no-cache=false",
+        "python-builder.no-cache=false",
+    )
+    assert main.platforms == TWO
+
+
+def test_after_the_prebuild_a_cached_bake_is_unchanged() -> None:
+    options = BakeOptions(platforms=TWO, push=True)
+    assert after_prebuild(options, BASES) == options
+
+
+def test_bake_command_names_every_target() -> None:
+    assert bake_command("python-base", BakeOptions(), None, "python-builder") == [
+        *BAKE,
+        "python-base",
+        "python-builder",
+    ]

@@ -9,7 +9,14 @@ import pytest
 
 from generator.errors import SpecError
 from generator.model import build_project
-from generator.resolve import SECRET_NAME, Resolved, ResolvedEdition, resolve, service_bases
+from generator.resolve import (
+    SECRET_NAME,
+    Resolved,
+    ResolvedEdition,
+    linked_bases,
+    resolve,
+    service_bases,
+)
 from generator.schema import validate_all
 from generator.specs import load_specs
 from tests.conftest import REPO_ROOT, FileContent, make_minimal_project, project_with
@@ -272,3 +279,34 @@ def test_context_inside_root_through_a_symlink_is_fine(tmp_path: Path) -> None:
     )
     (root / "api").symlink_to(root / "packages/api", target_is_directory=True)
     assert resolved_at(root).project.services["api"].context == "api"
+
+
+# --- linked_bases -----------------------------------------------------------------------------
+
+
+def test_linked_bases_of_an_edition_and_default_are_the_edition_bases(real: Resolved) -> None:
+    default = real.project.settings.default_edition
+    assert linked_bases(real, "default") == real.editions[default].bases
+    for name, edition in real.editions.items():
+        assert linked_bases(real, name) == edition.bases
+
+
+def test_linked_bases_of_a_service_close_over_its_stack_bases(real: Resolved) -> None:
+    project = real.project
+    for name in project.services:
+        direct = set(service_bases(project, name))
+        closure = set(linked_bases(real, name))
+        assert direct <= closure
+        for base in closure:
+            assert set(project.bases[base].bases) <= closure
+
+
+def test_linked_bases_of_a_base_are_what_it_is_built_on(real: Resolved) -> None:
+    for name, base in real.project.bases.items():
+        assert set(base.bases) <= set(linked_bases(real, name))
+        assert name not in linked_bases(real, name)
+
+
+def test_linked_bases_of_the_bases_group_are_the_bases_others_build_on(real: Resolved) -> None:
+    used = {d for base in real.project.bases.values() for d in base.bases}
+    assert set(linked_bases(real, "bases")) == used
