@@ -3,6 +3,8 @@ stops naming it; without secrets, steps that need none still build."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from generator import commands
@@ -25,28 +27,32 @@ def _fetching_base() -> str:
     pytest.fail("no base fetches with the CA bundle")
 
 
+def _bake_without_secrets(target: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`docker buildx bake TARGET` for the native platform, cache only, with no secret given."""
+    return run(
+        "docker",
+        "buildx",
+        "bake",
+        "--progress=plain",
+        "--set",
+        f"*.platform={NATIVE}",
+        "--set",
+        f"{target}.output=type=cacheonly",
+        *flags,
+        target,
+        env={"CA_BUNDLE": "", "PIP_INDEX_URL": ""},
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("secret", ["ca_bundle", "pip_index_url"])
 def test_a_configured_secret_that_does_not_arrive_stops_the_step_naming_it(secret: str) -> None:
     """What the buildx bug did silently (a secret mount that mounts nothing) fails loudly."""
     base = _fetching_base()
     # The bake file says the secret is configured, but no secret is given to buildx: exactly
     # what a step sees when buildx loses it on the way.
-    proc = run(
-        "docker",
-        "buildx",
-        "bake",
-        "--no-cache",
-        "--progress=plain",
-        "--set",
-        f"*.platform={NATIVE}",
-        "--set",
-        f"{base}.args.{secret.upper()}_REQUIRED=true",
-        "--set",
-        f"{base}.output=type=cacheonly",
-        base,
-        env={"CA_BUNDLE": "", "PIP_INDEX_URL": ""},
-        check=False,
-    )
+    required = f"{base}.args.{secret.upper()}_REQUIRED=true"
+    proc = _bake_without_secrets(base, "--no-cache", "--set", required)
     assert proc.returncode != 0, proc.stderr[-2000:]
     assert MISSING.format(secret) in proc.stderr
 
@@ -59,18 +65,6 @@ def test_without_secrets_a_step_that_needs_none_still_builds() -> None:
         for name in project.services
         if "cargo fetch" in (REPO / "dockerfiles" / f"{name}.Dockerfile").read_text()
     )
-    proc = run(
-        "docker",
-        "buildx",
-        "bake",
-        "--progress=plain",
-        "--set",
-        f"*.platform={NATIVE}",
-        "--set",
-        f"{rust}.output=type=cacheonly",
-        rust,
-        env={"CA_BUNDLE": "", "PIP_INDEX_URL": ""},
-        check=False,
-    )
+    proc = _bake_without_secrets(rust)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "cargo fetch --locked" in proc.stderr, "the fetch step was not part of the build"
