@@ -46,6 +46,12 @@ class OutputClashError(GeneratorError):
     exit_code = 2
 
 
+class RenderError(GeneratorError):
+    """A value cannot be written into a generated file; validation should have refused it."""
+
+    exit_code = 2
+
+
 class CheckFailed(GeneratorError):
     """A check found differences or failures; the message is the report."""
 

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
 import jinja2
 
-from generator.errors import GeneratorError
+from generator.errors import GeneratorError, RenderError
 from generator.plan import DockerfilePlan, Plan
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+# A Dockerfile instruction ends at a newline, and a quoted value has no escape for one or for
+# any other control character; a lone surrogate is not even UTF-8.
+_NOT_IN_DOCKERFILE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Control characters and the Unicode line and paragraph separators: whatever a parser, an
+# editor or a diff viewer may take for the end of a line.
+_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def hcl_string(value: object) -> str:
-    """Quote a value as an HCL string literal; `${` and `%{` are escaped so they stay literal."""
+    """Quote a value as an HCL string literal; `${` and `%{` are escaped so they stay literal.
+
+    Any text comes back as written, except that bake stores every string in Unicode NFC;
+    validation refuses other text where that would change a label or arg.
+    """
     text = str(value)
     for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
         text = text.replace(raw, escaped)
@@ -34,9 +45,25 @@ def exec_form(values: Iterable[str]) -> str:
 
 
 def dockerfile_value(value: object) -> str:
-    """A double-quoted Dockerfile ENV/ARG value with quotes, backslashes and `$` escaped."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    """A double-quoted Dockerfile ENV/ARG value with quotes, backslashes and `$` escaped.
+
+    Inside double quotes BuildKit unescapes exactly `\\\\`, `\\"` and `\\$`, so everything else,
+    backticks and `'` included, comes back as written. Control characters cannot: refuse them
+    rather than let one end the instruction early.
+    """
+    text = str(value)
+    if bad := _NOT_IN_DOCKERFILE.search(text):
+        raise RenderError(
+            f"{text!r} cannot be a Dockerfile ENV/ARG value: {bad.group()!r} is a control character"
+        )
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
     return '"' + text + '"'
+
+
+def comment(value: object) -> str:
+    """Text for a `#` comment, on one line whatever it holds: a line break would let the rest
+    out of the comment. Comments are never parsed back, so a space stands in for it."""
+    return _LINE_BREAKS.sub(" ", str(value))
 
 
 @cache
@@ -51,7 +78,11 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         autoescape=False,
     )
     env.filters.update(
-        hcl=hcl_string, hcl_list=hcl_list, exec_form=exec_form, dockerfile_value=dockerfile_value
+        hcl=hcl_string,
+        hcl_list=hcl_list,
+        exec_form=exec_form,
+        dockerfile_value=dockerfile_value,
+        comment=comment,
     )
     return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,11 @@ SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|_KEY$|^KEY$|CREDENTIAL",
 # Volumes over these would hide or hand the non-root user what the OS needs.
 SYSTEM_DIRS = frozenset(
     {"bin", "boot", "dev", "etc", "lib", "lib64", "proc", "root", "run", "sbin", "sys", "usr"}
+)
+NOT_NFC = (
+    "text not in Unicode NFC form: bake stores labels and build args NFC-normalized, so the "
+    "image would not get this exact text; save it composed (NFC), e.g. 'é' as one character, "
+    "not 'e' plus a combining accent"
 )
 
 
@@ -146,6 +152,25 @@ def _secret_problems(project: Project) -> Iterator[Problem]:
                     yield spec.problem(("services", service.name, kind, key), msg)
 
 
+def _bake_texts(project: Project) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Free text that becomes a string in docker-bake.hcl (labels, build args), by spec path."""
+    yield ("project", "vendor"), project.settings.vendor
+    for base in project.bases.values():
+        yield ("bases", base.name, "description"), base.description
+    for service in project.services.values():
+        yield ("services", service.name, "description"), service.description
+        for key, value in service.args:
+            yield ("services", service.name, "args", key), value
+
+
+def _nfc_problems(project: Project) -> Iterator[Problem]:
+    # HCL has no escape around the normalization, so 'e' + U+0301 would reach the image as 'é'.
+    spec = project.project_file
+    for path, text in _bake_texts(project):
+        if not unicodedata.is_normalized("NFC", text):
+            yield spec.problem(path, NOT_NFC)
+
+
 def _volume_problems(project: Project) -> Iterator[Problem]:
     spec = project.project_file
     for service in project.services.values():
@@ -231,6 +256,7 @@ def problems(project: Project, root: Path) -> list[Problem]:
         _name_problems,
         _env_problems,
         _secret_problems,
+        _nfc_problems,
         _volume_problems,
     )
     for check in checks:

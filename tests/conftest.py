@@ -8,12 +8,14 @@ import os
 import shutil
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import strategies as st
 
 from generator.cli import main
 
@@ -76,6 +78,15 @@ MINIMAL_PACKAGES: dict[str, str] = {
     "packages/store/src/main.rs": "fn main() {}\n",
 }
 
+# Any printable text (no Unicode C* category) that bake can carry exactly: it stores strings
+# in NFC, and validation refuses other text where that matters. The characters escaping is
+# about are drawn often, not once in a million.
+PRINTABLE = st.text(
+    st.characters(exclude_categories=("C",)) | st.sampled_from("\"'\\`$%{}# \u2028"),
+    min_size=1,
+    max_size=60,
+).map(lambda text: unicodedata.normalize("NFC", text))
+
 FileContent = str | bytes | None
 TreeState = dict[str, tuple[str, bytes, int]]
 
@@ -85,6 +96,12 @@ def replace_once(text: str, old: str, new: str) -> str:
     count = text.count(old)
     assert count == 1, f"{old!r} occurs {count} times"
     return text.replace(old, new)
+
+
+def yaml_quoted(text: str) -> str:
+    """A YAML double-quoted scalar of any printable text (raw line separators would fold)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\u2028", "\\L").replace("\u2029", "\\P") + '"'
 
 
 def project_with(old: str, new: str) -> str:

@@ -7,22 +7,25 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from generator import GENERATED_MARKER, commands
-from generator.errors import GeneratorError
+from generator.errors import GeneratorError, RenderError
 from generator.plan import BAKE_FILE, base_image, dockerfile_path
-from generator.render import dockerfile_value, exec_form, hcl_list, hcl_string
+from generator.render import comment, dockerfile_value, exec_form, hcl_list, hcl_string
 from tests.conftest import (
+    PRINTABLE,
     REPO_ROOT,
     copy_real_project,
+    invoke,
     make_minimal_project,
     project_with,
     read_tree,
     replace_once,
+    yaml_quoted,
 )
 
 
@@ -130,11 +133,16 @@ def test_dockerfile_value(value: object, expected: str) -> None:
 
 
 def dockerfile_unquote(literal: str) -> str:
-    """Decode a double-quoted Dockerfile ENV/ARG value the way BuildKit's shell lexer does."""
-    assert literal[0] == literal[-1] == '"'
+    """Decode a double-quoted Dockerfile ENV/ARG value the way BuildKit's shell lexer does.
+
+    Inside double quotes a backslash escapes only `"`, `$` and itself and is kept before any
+    other character; a bare `"` would end the value and a bare `$` would expand a variable.
+    """
+    assert literal[0] == literal[-1] == '"' and len(literal) >= 2
+    assert "\n" not in literal, f"a newline ends the instruction: {literal!r}"
     body, out, i = literal[1:-1], [], 0
     while i < len(body):
-        if body[i] == "\\":
+        if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in '"$\\':
             out.append(body[i + 1])
             i += 2
         else:
@@ -147,6 +155,35 @@ def dockerfile_unquote(literal: str) -> str:
 @given(st.text(st.characters(blacklist_categories=["Cc", "Cs"])))
 def test_dockerfile_value_round_trips(text: str) -> None:
     assert dockerfile_unquote(dockerfile_value(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["a\nRUN id", "a\rb", "tab\t", "nul\0", "\x1b[1m", "\x85", "\ud800"]
+)
+def test_dockerfile_value_refuses_what_a_dockerfile_cannot_carry(text: str) -> None:
+    """Validation refuses these first; the filter must never write a line break regardless."""
+    with pytest.raises(RenderError, match="cannot be a Dockerfile ENV/ARG value"):
+        dockerfile_value(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Simple plus the control center", "Simple plus the control center"),
+        ('say "hi" ${x} \\ `id`', 'say "hi" ${x} \\ `id`'),
+        ("one\ntwo", "one two"),
+        ("one\r\n\ngroup x {", "one group x {"),
+        ("a\u2028b\u2029c\x85d\x0be\x0cf", "a b c d e f"),
+        ("", ""),
+    ],
+)
+def test_comment_stays_on_its_line(value: str, expected: str) -> None:
+    assert comment(value) == expected
+
+
+@given(st.text())
+def test_comment_is_one_line_of_any_text(text: str) -> None:
+    assert len(("# " + comment(text)).splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -270,6 +307,122 @@ def test_allowed_specials_reach_the_output_escaped(tmp_path: Path) -> None:
     block = target_block(files["docker-bake.hcl"], "api")
     assert '    "org.opencontainers.image.description" = "Costs $5, 100% fast"\n' in block
     assert '  args = {\n    "EXTRA" = "50%"\n  }\n' in block
+
+
+# --- free text: anything printable comes back exactly, and never changes the structure ---------
+
+# What users write: quotes, backslashes, backticks, templates, JSON, Windows paths, and text
+# built to close a literal or a comment early.
+HOSTILE = [
+    'Sutra\'s "fast" reports',
+    "${HOME} and %{ if true }x%{ endif } and $${x} %%{y}",
+    "C:\\temp\\x",
+    '{"a": "b\\n"}',
+    "run `id` $(id) $PATH \\$HOME",
+    "é—漢字, ünïcödé ✓ 😀",
+    "ends with a backslash \\",
+    '" \\\\ RUN id',
+    '"} target "evil" { context = "/',
+    "# not a comment\u2028RUN id\u2029# and not a line",
+    " \u00a0leading and trailing spaces\u3000 ",
+]
+HCL_STRING_PAIR = re.compile(r'^ +"([^"]+)" += (".*")$')
+DOCKERFILE_VALUE = re.compile(r'^(?:ENV |ARG | {4})(\w+)=("(?:[^"\\\n]|\\.)*")(?: \\)?$')
+QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def render_with_text(root: Path, text: str) -> dict[str, str]:
+    """The minimal project with `text` in every free-text field, rendered in memory."""
+    quoted = yaml_quoted(text)
+    api = (
+        f"    port: 8000\n    description: {quoted}\n    env: {{HOSTILE: {quoted}}}\n"
+        f"    args: {{HOSTILE: {quoted}}}\n    command: [app, {quoted}]\n"
+    )
+    project = project_with("    port: 8000\n", api)
+    project = replace_once(project, "  name: sutra\n", f"  name: sutra\n  vendor: {quoted}\n")
+    edition = f"description: {quoted}\nservices: [api, store]\n"
+    make_minimal_project(root, {"editions/project.yaml": project, "editions/simple.yaml": edition})
+    return commands.rendered(root)
+
+
+def hcl_strings(block: str) -> dict[str, str]:
+    """Every `"KEY" = "literal"` line of a bake block, the literal decoded."""
+    pairs = (HCL_STRING_PAIR.match(line) for line in block.split("\n"))
+    return {m[1]: hcl_unquote(m[2]) for m in pairs if m}
+
+
+def dockerfile_values(text: str) -> dict[str, str]:
+    """`ENV NAME` / `ARG NAME` -> the decoded value, for every quoted value in a Dockerfile."""
+    values, instruction = {}, ""
+    for line in text.split("\n"):
+        if line.startswith(("ENV ", "ARG ")):
+            instruction = line[:3]
+        if match := DOCKERFILE_VALUE.match(line):
+            values[f"{instruction} {match[1]}"] = dockerfile_unquote(match[2])
+    return values
+
+
+def skeleton(text: str) -> str:
+    """A generated file with its comments and string literals emptied: what text must not touch.
+
+    Split on newlines only: U+2028 in a literal is not a line end for bake or BuildKit.
+    """
+    lines = ("#" if line.startswith("#") else line for line in text.split("\n"))
+    return QUOTED.sub('""', "\n".join(lines))
+
+
+def assert_text_comes_back(files: dict[str, str], baseline: dict[str, str], text: str) -> None:
+    """`text` is in every output exactly, and every output is shaped as without it."""
+    assert list(files) == list(baseline)
+    for path in files:
+        assert skeleton(files[path]) == skeleton(baseline[path]), path
+    bake = files["docker-bake.hcl"]
+    assert hcl_strings(target_block(bake, "_common"))["org.opencontainers.image.vendor"] == text
+    api = hcl_strings(target_block(bake, "api"))
+    assert api["org.opencontainers.image.description"] == text
+    assert api["HOSTILE"] == text
+    [note] = re.findall(r'\n# (.*)\ngroup "simple" \{\n', bake)
+    assert len(f"# {note}".splitlines()) == 1 and note.split() == text.split()
+    dockerfile = files["dockerfiles/api.Dockerfile"]
+    values = dockerfile_values(dockerfile)
+    assert (values["ENV HOSTILE"], values["ARG HOSTILE"]) == (text, text)
+    [cmd] = [line for line in dockerfile.split("\n") if line.startswith("CMD ")]
+    assert json.loads(cmd.removeprefix("CMD ")) == ["app", text]
+
+
+@pytest.fixture(scope="module")
+def text_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("free-text")
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return render_with_text(tmp_path_factory.mktemp("baseline"), "x")
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_comes_back_from_every_output(
+    text_root: Path, baseline: dict[str, str], text: str
+) -> None:
+    assert_text_comes_back(render_with_text(text_root, text), baseline, text)
+
+
+@settings(deadline=None, max_examples=60)
+@given(text=PRINTABLE)
+def test_any_printable_text_comes_back_from_every_output(
+    text_root: Path, baseline: dict[str, str], text: str
+) -> None:
+    """Through validation, HCL and the Dockerfile; bake's NFC rule is checked by validation."""
+    assert_text_comes_back(render_with_text(text_root, text), baseline, text)
+
+
+def test_hostile_text_is_valid_from_the_cli(tmp_path: Path) -> None:
+    """The issue's example passes `validate` and `render` instead of exiting 2."""
+    render_with_text(tmp_path, 'Sutra\'s "fast" reports')
+    for command in ("validate", "render"):
+        result = invoke(command, "-C", str(tmp_path))
+        assert (result.exit_code, result.stderr) == (0, ""), result.stderr
+    assert 'Sutra\'s \\"fast\\" reports' in (tmp_path / BAKE_FILE).read_text()
 
 
 # --- determinism ------------------------------------------------------------------------------
