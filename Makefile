@@ -1,6 +1,7 @@
 # sutrabuild: every target sets up its own virtualenv on first use, so any of them
 # works as the first command on a fresh clone.
 EDITION ?= simple
+FORMAT  ?= mermaid
 PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -8,13 +9,14 @@ STAMP   := $(VENV)/.installed-stamp
 # Recipes (and tests that call make or sutrabuild) use this checkout's tools.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install render check validate list bake release verify engine test test-fresh lint bench clean
+.PHONY: help install render check validate list graph bake release verify engine test test-fresh lint bench clean
 
 help:
 	@echo "make bake EDITION=simple|community|enterprise   render, then docker buildx bake the edition (native platform)"
 	@echo "make release EDITION=... REGISTRY=... VERSION=...   every platform in the spec, pushed"
 	@echo "make verify EDITION=...                         run every image of an edition, wait for healthy, enforce the image policy"
 	@echo "make render | check | validate | list           generator commands (see README)"
+	@echo "make graph [EDITION=...] [FORMAT=dot]           build graph of every edition (or one): Mermaid, or Graphviz dot"
 	@echo "make test | bench                               tests (real Docker builds included), speed benchmark"
 	@echo "make lint                                       ruff + mypy (generator/), hadolint (Dockerfiles), shellcheck (scripts/, .ci/run)"
 	@echo "make test-fresh                                 reset the engine (build cache, project images, registry), then make test"
@@ -39,6 +41,11 @@ validate: $(STAMP)
 
 list: $(STAMP)
 	$(BIN)/sutrabuild list
+
+# Every edition unless EDITION is given (its default, simple, only serves bake and verify).
+# No echo of the command, so `make graph > graph.mmd` holds the graph alone.
+graph: $(STAMP)
+	@$(BIN)/sutrabuild graph $(if $(filter file,$(origin EDITION)),,$(EDITION)) --format $(FORMAT)
 
 # CA_BUNDLE (a PEM file) and PIP_INDEX_URL in the environment reach builds as BuildKit secrets.
 bake: $(STAMP)

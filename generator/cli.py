@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from generator import commands
+from generator import graph as graph_step
 from generator import verify as verify_step
 from generator.bake import BakeOptions
 from generator.errors import CheckFailed, GeneratorError
@@ -73,7 +74,7 @@ def validate(root: Path) -> None:
 @ROOT
 @_reports_errors
 def render(root: Path) -> None:
-    """Write docker-bake.hcl and dockerfiles/ (only files whose content changed)."""
+    """Write docker-bake.hcl, dockerfiles/ and README.md's build graph (only what changed)."""
     report = commands.render(root)
     for change in report.changes:
         verb = {"create": "wrote", "update": "wrote", "remove": "removed"}[change.action]
@@ -104,6 +105,23 @@ def list_editions(root: Path) -> None:
         click.echo(f"{edition.name}{mark}: {_count(len(edition.services), 'image')}")
         click.echo(f"  images: {' '.join(edition.services)}")
         click.echo(f"  bases:  {' '.join(edition.bases)}")
+
+
+@main.command()
+@click.argument("edition", required=False)
+@ROOT
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(graph_step.FORMATS),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid flowchart (GitHub renders it) or Graphviz dot.",
+)
+@_reports_errors
+def graph(root: Path, edition: str | None, fmt: str) -> None:
+    """Print the build graph (bases -> services) of EDITION, or of every edition."""
+    click.echo(commands.graph(root, edition, fmt), nl=False)
 
 
 class _PassThrough(click.Command):

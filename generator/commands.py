@@ -1,4 +1,5 @@
-"""The pipeline (load, validate, resolve, plan, render, write/check, bake) as plain functions."""
+"""The pipeline (load, validate, resolve, plan, render, write/check, bake, graph) as plain
+functions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import bake as bake_step
+from generator import graph as graph_step
 from generator import render as render_step
 from generator import verify as verify_step
 from generator import write as write_step
@@ -41,23 +43,38 @@ class RenderReport:
     unchanged: int
 
 
-def render(root: Path) -> RenderReport:
-    """Write the generated files that changed; remove generated files no longer produced."""
-    files = rendered(root)
+def _pending(root: Path) -> tuple[list[write_step.Change], int]:
+    """What differs from a fresh render, and the number of outputs.
+
+    README.md counts as one when it has graph markers; only the text between them changes.
+    """
+    resolved = load(root)
+    files = dict(render_step.render_all(plan(resolved)))
     pending = write_step.changes(root, files)
+    readme = write_step.read_text(root / graph_step.README)
+    fresh = None if readme is None else graph_step.update_readme(readme, resolved)
+    if fresh is None:
+        return pending, len(files)
+    if fresh != readme:
+        pending.append(write_step.Change(graph_step.README, readme, fresh))
+    return pending, len(files) + 1
+
+
+def render(root: Path) -> RenderReport:
+    """Write the outputs that changed; remove generated files no longer produced."""
+    pending, outputs = _pending(root)
     write_step.apply(root, pending)
-    return RenderReport(tuple(pending), len(files) - sum(c.new is not None for c in pending))
+    return RenderReport(tuple(pending), outputs - sum(c.new is not None for c in pending))
 
 
 def check(root: Path) -> int:
     """Raise CheckFailed with a diff when the tree differs from a fresh render; else the count."""
-    files = rendered(root)
-    pending = write_step.changes(root, files)
+    pending, outputs = _pending(root)
     if pending:
         names = ", ".join(c.path for c in pending)
         diff = write_step.unified_diff(pending)
         raise CheckFailed(f"{diff}generated files are out of date: {names}\nrun `make render`")
-    return len(files)
+    return outputs
 
 
 def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderReport:
@@ -77,6 +94,11 @@ def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderRepo
         bake_step.run_bake(root, bases[0], prebuild, *bases[1:])
     bake_step.run_bake(root, edition, bake_step.after_prebuild(options, bases))
     return report
+
+
+def graph(root: Path, edition: str | None = None, fmt: str = "mermaid") -> str:
+    """The build graph of an edition, or of every edition, as Mermaid or dot text."""
+    return graph_step.draw(load(root), edition, fmt)
 
 
 def verify(root: Path, edition: str) -> list[verify_step.ImageResult]:

@@ -52,6 +52,12 @@ class RenderError(GeneratorError):
     exit_code = 2
 
 
+class MarkerError(GeneratorError):
+    """A generated region of a hand-written file (README.md's graph) has broken markers."""
+
+    exit_code = 2
+
+
 class CheckFailed(GeneratorError):
     """A check found differences or failures; the message is the report."""
 

@@ -49,6 +49,16 @@ def _read(path: Path) -> str | None:
         return "\0not a generated text file"
 
 
+def read_text(path: Path) -> str | None:
+    """A hand-written text file (README.md) as it is, line endings included; None when it is
+    absent or not UTF-8 text."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
 def _generated_on_disk(root: Path) -> set[str]:
     candidates = [root / BAKE_FILE, *sorted((root / DOCKERFILE_DIR).glob("*"))]
     found = set()
