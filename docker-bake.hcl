@@ -92,7 +92,8 @@ target "_common" {
     PIP_INDEX_URL == "" ? [] : ["id=pip_index_url,env=PIP_INDEX_URL"],
   )
   # A secret given here is required by every step that fetches: a step it does not reach
-  # fails ("secret ca_bundle: not found") instead of fetching without it. Only true/false.
+  # fails ("build secret 'ca_bundle' is configured but did not reach this step") instead of
+  # fetching without it. Only true/false.
   args = {
     CA_BUNDLE_REQUIRED     = CA_BUNDLE != "" ? "true" : "false"
     PIP_INDEX_URL_REQUIRED = PIP_INDEX_URL != "" ? "true" : "false"

@@ -3,6 +3,7 @@ functions."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -87,6 +88,10 @@ def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderRepo
         raise UsageError(f"unknown edition or target {edition!r}; editions: {known}")
     if options.all_platforms:
         options = replace(options, platforms=project.settings.platforms)
+    # `--platform a,b` and PLATFORMS=a,b build several platforms too: the prebuild of linked
+    # bases must see each of them.
+    platforms = options.platforms or tuple(filter(None, [os.environ.get("PLATFORMS", "")]))
+    options = replace(options, platforms=tuple(p for v in platforms for p in v.split(",") if p))
     bake_step.require_buildx()
     report = render(root)
     bases = linked_bases(resolved, edition)

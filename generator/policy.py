@@ -116,6 +116,9 @@ def _size_violations(facts: ImageFacts) -> list[str]:
     # The budget limits the unpacked size: what the image takes on disk once pulled, the
     # same for every registry and compression, and what the seed's size table shows.
     budget = facts.size_budget_mb
+    if budget is not None and facts.unpacked_bytes <= 0:
+        # du reported nothing usable: an unknown size must not pass a budget silently.
+        return ["unpacked size unknown (du inside the image reported nothing)"]
     if budget is not None and facts.unpacked_bytes > budget * MIB:
         # Rounded up, so one byte over a 250 MiB budget reads 250.1, never "250 exceeds 250".
         shown = math.ceil(facts.unpacked_bytes * 10 / MIB) / 10

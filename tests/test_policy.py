@@ -307,3 +307,10 @@ def test_the_facts_script_asks_for_every_tool_and_cache() -> None:
     for cache in (*BUILD_CACHES, *APT_CACHES, APT_LISTS):
         assert cache in FACTS_SCRIPT, cache
     assert FACTS_SCRIPT.endswith("; true")
+
+
+def test_an_unknown_unpacked_size_fails_a_budget() -> None:
+    assert violations(facts(unpacked_bytes=0)) == [
+        "unpacked size unknown (du inside the image reported nothing)"
+    ]
+    assert violations(facts(unpacked_bytes=0, size_budget_mb=None)) == []
