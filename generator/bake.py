@@ -113,9 +113,9 @@ def run_bake(root: Path, edition: str, options: BakeOptions, *more: str) -> None
 # buildx before 0.33 evaluates a linked (`target:` context) base one platform after another.
 # A service of a multi-platform bake can then run the base's second-platform steps before the
 # base's own build has attached its session to them, and those steps run without the build
-# secrets (docker/buildx commit 2adc53c; fully fixed upstream after 0.36). Building the linked
-# bases first, one platform per bake, makes their steps cache hits in the multi-platform bake,
-# where no secret is needed any more.
+# secrets (docker/buildx commit 2adc53c, v0.33; fully fixed in 9ea5f15, on master only).
+# Building the linked bases first, one platform per bake, makes their steps cache hits in the
+# multi-platform bake, where no secret is needed any more.
 
 
 def prebuild_options(options: BakeOptions, bases: tuple[str, ...]) -> list[BakeOptions]:

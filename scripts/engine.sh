@@ -48,10 +48,7 @@ APTDIR=$STATE/apt
 DOCKERD_LOG=/var/log/sutra-dockerd.log
 DOCKERD_PID=/var/run/docker.pid
 REGISTRY_LOG=/var/log/sutra-registry.log
-REGISTRY_PID=/var/run/sutra-registry.pid
 REGISTRY_CONF=$STATE/registry.yml
-REGISTRY_DATA=/var/lib/sutra-registry
-REGISTRY_ADDR=127.0.0.1:5000
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
 TIMEOUT=${SUTRA_ENGINE_TIMEOUT:-60}
 # Engine packages taken from unstable (binaries run on bookworm's glibc 2.36).
@@ -75,9 +72,6 @@ TAG=engine
 is_root() { [ "$(id -u)" = 0 ]; }
 engine_up() { timeout 15 docker info >/dev/null 2>&1; }
 registry_up() { curl -fsS -m 3 -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-# pidfile -> true if that process runs the given executable (i.e. it is ours)
-pid_is() { pid_alive "$1" && [ "$(readlink "/proc/$(cat "$1")/exe" 2>/dev/null)" = "$2" ]; }
 
 APT_PRIV=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$APTDIR/etc"
   -o Dir::State::Lists="$APTDIR/lists" -o Dir::Cache="$APTDIR/cache"

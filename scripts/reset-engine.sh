@@ -21,8 +21,6 @@ TAG=reset
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
 T0=$(_ts)
-REGISTRY_PID=/var/run/sutra-registry.pid
-REGISTRY_DATA=/var/lib/sutra-registry
 
 timeout 15 docker info >/dev/null 2>&1 || die "no Docker engine answers 'docker info': run make engine first"
 
@@ -30,12 +28,21 @@ step "build cache"
 docker buildx prune --all --force >/dev/null
 # BuildKit finishes releasing records after prune returns; a build racing that bookkeeping
 # has failed with "failed to get dead record". Wait until the cache reports empty.
-cache_is_empty() { ! docker buildx du 2>/dev/null | sed 1d | grep -qvE '^(Reclaimable|Total):'; }
+# Captured, then read whole by awk: a `| grep -q` exits at its first match, and under
+# pipefail the writer's SIGPIPE would turn "not empty" into "empty".
+cache_is_empty() {
+  local usage
+  usage=$(docker buildx du 2>/dev/null) || return 1
+  awk 'NR > 1 && !/^(Reclaimable|Total):/ { records = 1 } END { exit records }' <<<"$usage"
+}
 wait_until 30 /dev/null "the build cache did not empty" cache_is_empty
 ok "pruned"
 
 step "project images"
-source_label=$(awk '/^  source:/ {print $2; exit}' editions/project.yaml)
+# The specs' own reader, not a text match on the YAML layout.
+source_label=$(.venv/bin/python -c 'from pathlib import Path
+from generator.commands import load
+print(load(Path(".")).project.settings.source)')
 [ -n "$source_label" ] || die "editions/project.yaml has no project.source"
 mapfile -t images < <(
   {
@@ -49,15 +56,14 @@ fi
 ok "removed ${#images[@]}"
 
 step "local registry"
-pid_of_registry() { [ -f "$REGISTRY_PID" ] && kill -0 "$(cat "$REGISTRY_PID")" 2>/dev/null; }
-if pid_of_registry; then
+if pid_is "$REGISTRY_PID" "$(command -v docker-registry || echo /usr/bin/docker-registry)"; then
   kill "$(cat "$REGISTRY_PID")"
   registry_gone() { ! kill -0 "$1" 2>/dev/null; }
   wait_until 20 /dev/null "the registry did not stop" registry_gone "$(cat "$REGISTRY_PID")"
   rm -rf "${REGISTRY_DATA:?}"/*
   ok "emptied $REGISTRY_DATA"
-elif curl -fsS -m 3 -o /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null; then
-  die "a registry on 127.0.0.1:5000 answers but scripts/engine.sh did not start it: cannot empty it"
+elif curl -fsS -m 3 -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; then
+  die "a registry on $REGISTRY_ADDR answers but scripts/engine.sh did not start it: cannot empty it"
 else
   rm -rf "${REGISTRY_DATA:?}"/*
   ok "was not running; storage emptied"

@@ -1,5 +1,6 @@
 """The linters `make lint` runs: hadolint on every generated Dockerfile (with the project's
-.hadolint.yaml), strict mypy on generator/, shellcheck on scripts/engine.sh and its lib.sh."""
+.hadolint.yaml), strict mypy on generator/, shellcheck on every script in scripts/ and on
+.ci/run."""
 
 from __future__ import annotations
 
@@ -111,9 +112,12 @@ def shellcheck(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, check=False, cwd=REPO)
 
 
-@pytest.mark.parametrize("script", ["scripts/engine.sh", "scripts/lib.sh"])
+SCRIPTS = [*sorted(str(p.relative_to(REPO)) for p in (REPO / "scripts").glob("*.sh")), ".ci/run"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_script_passes_shellcheck(script: str) -> None:
-    """The engine script and the helpers it sources are clean at every severity."""
+    """Every project script (and what it sources) is clean at every severity."""
     proc = shellcheck(REPO / script)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
