@@ -10,6 +10,7 @@ import pytest
 from generator import commands
 from generator.bake import ENGINE_HINT, BakeOptions
 from generator.errors import BuildFailed, CheckFailed, SpecError, ToolMissing, UsageError
+from generator.resolve import linked_bases
 from tests.conftest import FakeDocker, make_minimal_project, project_with, tree_state
 
 EDITIONS = {
@@ -155,6 +156,28 @@ def test_bake_with_all_platforms_uses_the_project_platforms(
     fake = fake_docker()
     commands.bake(root, "simple", BakeOptions(all_platforms=True, platforms=("linux/s390x",)))
     assert fake.argv()[-1] == [*BAKE_ARGS, "--set", "*.platform=linux/amd64,linux/arm64", "simple"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [BakeOptions(all_platforms=True), BakeOptions(platforms=("linux/amd64,linux/arm64",))],
+    ids=["all-platforms", "comma-list"],
+)
+def test_a_multi_platform_bake_first_bakes_the_linked_bases_per_platform(
+    root: Path, fake_docker: Callable[..., FakeDocker], options: BakeOptions
+) -> None:
+    fake = fake_docker()
+    commands.bake(root, "full", options)
+    bases = linked_bases(commands.load(root), "full")
+    assert bases, "the fixture edition must link bases for this test to mean anything"
+    bakes = [argv for argv in fake.argv() if argv[:2] == ["buildx", "bake"]]
+    cache_only = [arg for b in bases for arg in ("--set", f"{b}.output=type=cacheonly")]
+    expected = [
+        [*BAKE_ARGS, "--set", f"*.platform={p}", *cache_only, *bases]
+        for p in ("linux/amd64", "linux/arm64")
+    ]
+    multi = [*BAKE_ARGS, "--set", "*.platform=linux/amd64,linux/arm64", "full"]
+    assert bakes == [*expected, multi]
 
 
 def test_bake_of_a_rendered_tree_reports_no_changes(

@@ -284,11 +284,17 @@ def test_context_inside_root_through_a_symlink_is_fine(tmp_path: Path) -> None:
 # --- linked_bases -----------------------------------------------------------------------------
 
 
-def test_linked_bases_of_an_edition_and_default_are_the_edition_bases(real: Resolved) -> None:
-    default = real.project.settings.default_edition
-    assert linked_bases(real, "default") == real.editions[default].bases
+def test_linked_bases_of_an_edition_are_those_of_its_services(real: Resolved) -> None:
+    """Derived per service, independently of how the edition's own base list is built."""
     for name, edition in real.editions.items():
-        assert linked_bases(real, name) == edition.bases
+        union = {b for service in edition.services for b in linked_bases(real, service)}
+        assert set(linked_bases(real, name)) == union, name
+        assert list(linked_bases(real, name)) == sorted(union), "stable order"
+
+
+def test_linked_bases_of_default_are_those_of_the_default_edition(real: Resolved) -> None:
+    default = real.project.settings.default_edition
+    assert linked_bases(real, "default") == linked_bases(real, default)
 
 
 def test_linked_bases_of_a_service_close_over_its_stack_bases(real: Resolved) -> None:

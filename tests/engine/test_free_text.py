@@ -11,6 +11,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from generator import commands
 from generator.render import dockerfile_value, hcl_string
 from tests.conftest import PRINTABLE, replace_once, yaml_quoted
 from tests.engine.helpers import REPO, SUTRABUILD, bake, run
@@ -77,7 +78,7 @@ def test_built_image_holds_the_exact_description_and_env(
     hostile: Path, unique_version: str
 ) -> None:
     bake("-C", str(hostile), SERVICE, env={"VERSION": unique_version})
-    tag = f"ghcr.io/sutra-ai/{SERVICE}:{unique_version}"
+    tag = f"{commands.load(hostile).project.settings.registry}/{SERVICE}:{unique_version}"
     config = json.loads(
         run("docker", "image", "inspect", "--format", "{{json .Config}}", tag).stdout
     )
