@@ -71,13 +71,15 @@ def _git(root: Path, *args: str) -> str:
 
 
 def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment buildx runs with: REVISION from git, CA_BUNDLE from --ca-bundle."""
+    """The environment buildx runs with: REVISION and SOURCE_DATE_EPOCH from git, CA_BUNDLE
+    from --ca-bundle."""
     env = dict(base)
     if not env.get("REVISION"):
         env["REVISION"] = _git(root, "rev-parse", "HEAD")
-    # The commit time, not the wall clock: rebuilding a commit gives the same labels.
-    if not env.get("CREATED"):
-        env["CREATED"] = _git(root, "log", "-1", "--format=%cI")
+    # The commit time, not the wall clock: rebuilding a commit gives the same config, labels
+    # and history, so a no-op bake keeps every image ID.
+    if not env.get("SOURCE_DATE_EPOCH"):
+        env["SOURCE_DATE_EPOCH"] = _git(root, "log", "-1", "--format=%ct") or "0"
     bundle = options.ca_bundle or env.get("CA_BUNDLE")
     if bundle:
         if not Path(bundle).is_file():

@@ -215,7 +215,7 @@ FAKE_DOCKER = """\
 import json, os, sys
 args = sys.argv[1:]
 with open({log!r}, "a", encoding="utf-8") as log:
-    env = {{k: os.environ.get(k) for k in ("REVISION", "CREATED", "CA_BUNDLE")}}
+    env = {{k: os.environ.get(k) for k in ("REVISION", "SOURCE_DATE_EPOCH", "CA_BUNDLE")}}
     log.write(json.dumps({{"args": args, "cwd": os.getcwd(), "env": env}}) + "\\n")
 for prefix, code, out, err in {rules!r}:
     if args[: len(prefix)] == prefix:
@@ -275,7 +275,14 @@ def no_docker_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # Variables a user's (or CI's) shell may export that change what bake runs with.
-BAKE_ENVIRONMENT = ("CA_BUNDLE", "PIP_INDEX_URL", "REVISION", "CREATED", "PLATFORMS")
+BAKE_ENVIRONMENT = (
+    "CA_BUNDLE",
+    "PIP_INDEX_URL",
+    "REVISION",
+    "CREATED",
+    "SOURCE_DATE_EPOCH",
+    "PLATFORMS",
+)
 
 
 @pytest.fixture
