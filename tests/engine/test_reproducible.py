@@ -30,9 +30,7 @@ def _one_service_per_stack(resolved: Resolved) -> tuple[str, ...]:
     return tuple(sorted(first.values()))
 
 
-def _build(
-    services: tuple[str, ...], dest: Path, epoch: str, *flags: str
-) -> dict[str, OciImage]:
+def _build(services: tuple[str, ...], dest: Path, epoch: str, *flags: str) -> dict[str, OciImage]:
     """The services (and their bases) built, each written as an OCI tar."""
     dest.mkdir()
     bundle = os.environ.get("CA_BUNDLE")
@@ -50,9 +48,7 @@ def _build(
     return {s: OciImage(dest / f"{s}.tar") for s in services}
 
 
-def test_two_uncached_builds_give_identical_manifests(
-    resolved: Resolved, tmp_path: Path
-) -> None:
+def test_two_uncached_builds_give_identical_manifests(resolved: Resolved, tmp_path: Path) -> None:
     services = _one_service_per_stack(resolved)
     assert len(services) >= 2, "expected a service of each stack"
     epoch = run("git", "log", "-1", "--format=%ct").stdout.strip()
