@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -36,7 +37,14 @@ class BakeOptions:
 
 def require_buildx() -> None:
     """Raise ToolMissing unless `docker` and its buildx plugin answer."""
-    if shutil.which("docker") is None:
+    _probe_buildx(os.environ.get("PATH", ""))
+
+
+# Once per process and PATH: a bake asks before rendering and before each buildx run, and
+# each probe costs a docker process (about 0.2 s). A failed probe is not cached.
+@functools.cache
+def _probe_buildx(path: str) -> None:
+    if shutil.which("docker", path=path) is None:
         raise ToolMissing(f"docker not found on PATH: {ENGINE_HINT}")
     probe = subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False)
     if probe.returncode != 0:
