@@ -16,7 +16,7 @@ from generator.errors import CheckFailed, SpecError, UsageError
 from generator.model import build_project
 from generator.plan import plan
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases, resolve
-from generator.schema import check_schema
+from generator.schema import check_all
 from generator.specs import parse_all
 
 
@@ -25,7 +25,7 @@ def load(root: Path) -> Resolved:
     # YAML problems of one file and schema problems of the others are reported together;
     # checks across files need every file valid first.
     specs, problems = parse_all(root)
-    problems += [p for spec in specs for p in check_schema(spec)]
+    problems += check_all(specs)
     if problems:
         raise SpecError(problems)
     return resolve(build_project(specs), root)

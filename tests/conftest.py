@@ -9,7 +9,7 @@ import shutil
 import sys
 import traceback
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,3 +290,15 @@ def clean_bake_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests of bake command lines must not see CI's CA_BUNDLE and friends."""
     for name in BAKE_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_sutrabuild_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's template cache and validity stamps live apart from the user's."""
+    previous = os.environ.get("SUTRABUILD_CACHE")
+    os.environ["SUTRABUILD_CACHE"] = str(tmp_path_factory.mktemp("sutrabuild-cache"))
+    yield
+    if previous is None:
+        del os.environ["SUTRABUILD_CACHE"]
+    else:
+        os.environ["SUTRABUILD_CACHE"] = previous
