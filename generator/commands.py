@@ -4,12 +4,15 @@ functions."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import bake as bake_step
+from generator import engine
 from generator import graph as graph_step
 from generator import render as render_step
+from generator import report as report_step
 from generator import verify as verify_step
 from generator import write as write_step
 from generator.errors import CheckFailed, SpecError, UsageError
@@ -78,8 +81,36 @@ def check(root: Path) -> int:
     return outputs
 
 
-def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderReport:
-    """Render, then build an edition (or one target) with docker buildx bake."""
+def _reporter(
+    edition: str, report_file: Path | None, show: Callable[[str], None] | None
+) -> Callable[[bake_step.BakeRun], None]:
+    """What to do with a bake's progress: the build report, shown, written and summarised."""
+
+    def observe(run: bake_step.BakeRun) -> None:
+        if not run.events or not run.metadata:
+            return  # a human progress mode was asked for, or nothing was built (--print)
+        built = report_step.from_progress(run.events, run.metadata)
+        built = report_step.with_sizes(built, run.metadata, engine.image_sizes)
+        if show is not None:
+            show(report_step.markdown(built))
+        if report_file is not None:
+            report_step.write(built, report_file)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            report_step.append_summary(built, Path(summary), f"sutrabuild bake {edition}")
+
+    return observe
+
+
+def bake(
+    root: Path,
+    edition: str,
+    options: bake_step.BakeOptions,
+    report_file: Path | None = None,
+    show: Callable[[str], None] | None = None,
+) -> RenderReport:
+    """Render, then build an edition (or one target) with docker buildx bake; the build
+    report goes to `show`, to `report_file` (.json or markdown) and to a GitHub job summary."""
     resolved = load(root)
     project = resolved.project
     buildable = {*resolved.editions, *RESERVED_NAMES, *project.bases, *project.services}
@@ -97,7 +128,8 @@ def bake(root: Path, edition: str, options: bake_step.BakeOptions) -> RenderRepo
     bases = linked_bases(resolved, edition)
     for prebuild in bake_step.prebuild_options(options, bases):
         bake_step.run_bake(root, bases[0], prebuild, *bases[1:])
-    bake_step.run_bake(root, edition, bake_step.after_prebuild(options, bases))
+    observe = _reporter(edition, report_file, show)
+    bake_step.run_bake(root, edition, bake_step.after_prebuild(options, bases), observe=observe)
     return report
 
 

@@ -302,3 +302,18 @@ def _own_sutrabuild_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         del os.environ["SUTRABUILD_CACHE"]
     else:
         os.environ["SUTRABUILD_CACHE"] = previous
+
+
+def without_report_args(argv: list[str]) -> list[str]:
+    """A recorded buildx command line without what sutrabuild adds for its build report
+    (`--progress=rawjson`, `--metadata-file PATH`)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--metadata-file":
+            skip = True
+        elif arg != "--progress=rawjson":
+            kept.append(arg)
+    return kept
