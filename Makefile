@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed-stamp
 # Recipes (and tests that call make or sutrabuild) use this checkout's tools.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install render check validate list graph bake release verify engine test test-fresh lint bench clean
+.PHONY: help install render check validate list graph bake release verify engine test test-fresh lint bench bench-engine clean
 
 help:
 	@echo "make bake EDITION=simple|community|enterprise   render, then docker buildx bake the edition (native platform)"
@@ -17,7 +17,8 @@ help:
 	@echo "make verify EDITION=...                         run every image of an edition, wait for healthy, enforce the image policy"
 	@echo "make render | check | validate | list           generator commands (see README)"
 	@echo "make graph [EDITION=...] [FORMAT=dot]           build graph of every edition (or one): Mermaid, or Graphviz dot"
-	@echo "make test | bench                               tests (real Docker builds included), speed benchmark"
+	@echo "make test | bench                               tests (real Docker builds included), generator and CLI speed"
+	@echo "make bench-engine [BENCH_FLAGS=--prune]         cold vs one-at-a-time, no-op, one-file change, reproducibility"
 	@echo "make lint                                       ruff + mypy (generator/), hadolint (Dockerfiles), shellcheck (scripts/, .ci/run)"
 	@echo "make test-fresh                                 reset the engine (build cache, project images, registry), then make test"
 	@echo "make engine                                     provision a local Docker engine + base-image stand-ins (Debian, root)"
@@ -79,6 +80,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/render_speed.py
 	$(BIN)/python tests/benchmarks/cli_speed.py
+
+# Engine benchmark (minutes): prints a table, writes bench/results.json and bench/chart.svg.
+# BENCH_FLAGS=--prune empties the whole build cache first, as on a fresh machine.
+bench-engine: $(STAMP)
+	$(BIN)/python tests/benchmarks/engine_bench.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
