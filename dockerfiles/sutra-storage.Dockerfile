@@ -30,9 +30,9 @@ RUN --mount=type=cache,id=sutra-cargo-target-sutra-storage-${TARGETPLATFORM},tar
 FROM sutra-rust-runtime
 ENV DATA_DIR="/data" \
     PORT="50051"
-COPY --from=build /out/sutra-storage /usr/local/bin/sutra-storage
 RUN install -d -o 1000 -g 1000 /data
 VOLUME ["/data"]
+COPY --from=build /out/sutra-storage /usr/local/bin/sutra-storage
 USER 1000:1000
 EXPOSE 50051
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=2s --retries=3 \
