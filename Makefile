@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 help:
 	@echo "make bake EDITION=simple|community|enterprise   render, then docker buildx bake the edition (native platform)"
-	@echo "make release EDITION=... REGISTRY=... VERSION=...   every platform in the spec, pushed"
+	@echo "make release EDITION=... REGISTRY=... VERSION=...   stage every platform, verify from the registry, promote by digest"
 	@echo "make verify EDITION=...                         run every image of an edition, wait for healthy, enforce the image policy"
 	@echo "make render | check | validate | list           generator commands (see README)"
 	@echo "make graph [EDITION=...] [FORMAT=dot]           build graph of every edition (or one): Mermaid, or Graphviz dot"
@@ -52,8 +52,9 @@ graph: $(STAMP)
 bake: $(STAMP)
 	$(BIN)/sutrabuild bake $(EDITION) $(BAKE_FLAGS)
 
+# Stage every platform under VERSION-rc.<sha>, verify from the registry, promote by digest.
 release: $(STAMP)
-	$(BIN)/sutrabuild bake $(EDITION) --all-platforms --push $(BAKE_FLAGS)
+	$(BIN)/sutrabuild release $(EDITION) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(VERSION),--version $(VERSION)) $(RELEASE_FLAGS)
 
 verify: $(STAMP)
 	$(BIN)/sutrabuild verify $(EDITION)

@@ -34,6 +34,8 @@ class BakeOptions:
     builder: str | None = None
     ca_bundle: str | None = None
     extra: tuple[str, ...] = ()
+    # Bake variables (REGISTRY, VERSION, ...) set for this run, over the environment's.
+    variables: tuple[tuple[str, str], ...] = ()
 
 
 def require_buildx() -> None:
@@ -82,7 +84,7 @@ def _git(root: Path, *args: str) -> str:
 def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) -> dict[str, str]:
     """The environment buildx runs with: REVISION and SOURCE_DATE_EPOCH from git, CA_BUNDLE
     from --ca-bundle."""
-    env = dict(base)
+    env = {**base, **dict(options.variables)}
     if not env.get("REVISION"):
         env["REVISION"] = _git(root, "rev-parse", "HEAD")
     # The commit time, not the wall clock: rebuilding a commit gives the same config, labels

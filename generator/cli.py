@@ -15,6 +15,7 @@ from generator import graph as graph_step
 from generator import verify as verify_step
 from generator.bake import BakeOptions
 from generator.errors import CheckFailed, GeneratorError
+from generator.release import ReleaseOptions
 
 ROOT = click.option(
     "-C",
@@ -195,3 +196,53 @@ def verify(root: Path, edition: str) -> None:
     if failed:
         raise CheckFailed(f"verify {edition}: {len(failed)} of {len(results)} images failed")
     click.echo(f"verify {edition}: all {len(results)} images healthy and compliant")
+
+
+@main.command(cls=_PassThrough)
+@click.argument("edition")
+@ROOT
+@click.option("--registry", help="Registry and namespace (default: the spec's).")
+@click.option("--version", "version", help="Version tag to promote (default: the spec's).")
+@click.option("--latest", is_flag=True, help="Also point :latest at the release.")
+@click.option("--sbom", is_flag=True, help="Attach an SBOM attestation (BuildKit's scanner).")
+@click.option(
+    "--staged", is_flag=True, help="Build nothing: the staging tags exist (CI merge job)."
+)
+@click.option(
+    "--rc-tag", envvar="RC_TAG", help="Staging tag (default: VERSION-rc.<git short sha>)."
+)
+@click.option(
+    "--ca-bundle",
+    envvar="CA_BUNDLE",
+    help="PEM CA bundle for a TLS-intercepting proxy, passed as a build secret.",
+)
+@_reports_errors
+@click.pass_context
+def release(ctx: click.Context, /, root: Path, edition: str, **flags: Any) -> None:
+    """Stage EDITION for every platform, verify it from the registry, promote by digest.
+
+    Nothing is promoted unless every image passes on every platform. Arguments after `--`
+    go to buildx, e.g. `-- --no-cache`.
+    """
+    options = ReleaseOptions(**flags, extra=ctx.meta.get("passthrough", ()))
+    report = commands.release(root, edition, options, lambda line: click.echo(line, err=True))
+    verify_step.summary(list(report.results), click.echo)
+    for promotion in report.promoted:
+        click.echo(f"promoted {promotion.ref} -> {promotion.digest}")
+    click.echo(f"release {edition}: {len(report.promoted)} tags promoted from {report.staging}")
+
+
+@main.command()
+@click.argument("edition")
+@ROOT
+@click.option("--from", "source", required=True, help="The tag to point at (e.g. 1.2.2).")
+@click.option("--to", "tag", default="latest", show_default=True, help="The tag to move.")
+@click.option("--registry", help="Registry and namespace (default: the spec's).")
+@_reports_errors
+def promote(root: Path, edition: str, source: str, tag: str, registry: str | None) -> None:
+    """Re-point TAG of every image of EDITION to SOURCE's digest (rollback); no rebuild.
+
+    Exits 2 and changes nothing when SOURCE is missing for any image.
+    """
+    for promotion in commands.promote(root, edition, source, tag, registry):
+        click.echo(f"promoted {promotion.ref} -> {promotion.digest}")

@@ -11,11 +11,12 @@ from pathlib import Path
 from generator import bake as bake_step
 from generator import engine
 from generator import graph as graph_step
+from generator import release as release_step
 from generator import render as render_step
 from generator import report as report_step
 from generator import verify as verify_step
 from generator import write as write_step
-from generator.errors import CheckFailed, SpecError, UsageError
+from generator.errors import BuildFailed, CheckFailed, SpecError, UsageError
 from generator.model import build_project
 from generator.plan import plan
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases, resolve
@@ -141,3 +142,45 @@ def graph(root: Path, edition: str | None = None, fmt: str = "mermaid") -> str:
 def verify(root: Path, edition: str) -> list[verify_step.ImageResult]:
     """Run every image of a built edition; raise CheckFailed listing what failed."""
     return verify_step.verify(load(root), root, edition)
+
+
+def _edition(resolved: Resolved, edition: str) -> None:
+    if edition not in resolved.editions:
+        known = ", ".join(sorted(resolved.editions))
+        raise UsageError(f"unknown edition {edition!r}; known editions: {known}")
+
+
+def release(
+    root: Path,
+    edition: str,
+    options: release_step.ReleaseOptions,
+    echo: Callable[[str], None] = lambda _: None,
+) -> release_step.ReleaseReport:
+    """Stage (bake + push every platform to the rc tag, unless --staged), verify what the
+    registry holds on every platform, then promote by digest; raise ReleaseFailed otherwise."""
+    resolved = load(root)
+    _edition(resolved, edition)
+    revision = bake_step.bake_environment(root, bake_step.BakeOptions(), os.environ)["REVISION"]
+    where = release_step.release_target(resolved.project, options, revision)
+    if not options.staged:
+        services = resolved.editions[edition].services
+        stage = release_step.stage_options(root, plan(resolved).bake, services, where, options)
+        echo(f"release {edition}: staging {where.registry}/*:{where.staging}")
+        try:
+            bake(root, edition, stage)
+        except BuildFailed as exc:
+            failure = release_step.Failure("(bake)", release_step.ANY_PLATFORM, str(exc))
+            raise release_step.ReleaseFailed(edition, where.staging, [failure]) from None
+    return release_step.verify_and_promote(resolved, edition, where, echo)
+
+
+def promote(
+    root: Path, edition: str, source: str, tag: str, registry: str | None = None
+) -> list[release_step.Promotion]:
+    """Point `tag` of every image of the edition at what `source` holds, by digest."""
+    resolved = load(root)
+    _edition(resolved, edition)
+    options = release_step.ReleaseOptions(registry=registry, version=source, rc_tag=source)
+    where = release_step.release_target(resolved.project, options, "")
+    where = replace(where, tags=(release_step.check_tag(tag, "tag"),))
+    return release_step.promote(resolved, edition, where, source)

@@ -39,20 +39,23 @@ def bake_print(root: Path, edition: str) -> Mapping[str, Any]:
     return printed
 
 
-def inspect_image(ref: str) -> Mapping[str, Any] | None:
-    """`docker image inspect`, or None when the image is not in the engine."""
-    proc = docker("image", "inspect", ref, check=False)
+def _platform(platform: str | None) -> tuple[str, ...]:
+    return ("--platform", platform) if platform else ()
+
+
+def inspect_image(ref: str, platform: str | None = None) -> Mapping[str, Any] | None:
+    """`docker image inspect` (of one platform), or None when the image is not in the engine."""
+    proc = docker("image", "inspect", *_platform(platform), ref, check=False)
     if proc.returncode != 0:
         return None
     images: list[Mapping[str, Any]] = json.loads(proc.stdout)
     return images[0]
 
 
-def run_as_root(image: str, script: str) -> str:
-    """Run a shell script in a throwaway container of `image` as root; its stdout."""
-    return docker(
-        "run", "--rm", "--user", "0", "--network", "none", "--entrypoint", "sh", image, "-c", script
-    ).stdout
+def run_as_root(image: str, script: str, platform: str | None = None) -> str:
+    """Run a shell script in a throwaway container of `image` (one platform) as root; stdout."""
+    root = ("--rm", "--user", "0", "--network", "none", "--entrypoint", "sh")
+    return docker("run", *root, *_platform(platform), image, "-c", script).stdout
 
 
 def health(container: str) -> str:

@@ -32,6 +32,8 @@ class ImageResult:
     health: str
     seconds: float | None
     problems: tuple[str, ...]
+    # Empty for the engine's own platform (`verify`); a release verifies each one it ships.
+    platform: str = ""
 
 
 def seconds(duration: str) -> float:
@@ -75,8 +77,9 @@ def _wait_healthy(containers: dict[str, str], deadlines: dict[str, float]) -> di
 
 
 @cache
-def _setuid_files(image: str) -> frozenset[str]:
-    return policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT))["setuid"]
+def _setuid_files(image: str, platform: str | None = None) -> frozenset[str]:
+    script = engine.run_as_root(image, policy.FACTS_SCRIPT, platform)
+    return policy.parse_facts(script)["setuid"]
 
 
 def _upstream_image(project: Project, service: Service) -> str | None:
@@ -85,11 +88,15 @@ def _upstream_image(project: Project, service: Service) -> str | None:
 
 
 def image_facts(
-    image: str, upstream: str | None, budget_mb: int | None, uid: int | None
+    image: str,
+    upstream: str | None,
+    budget_mb: int | None,
+    uid: int | None,
+    platform: str | None = None,
 ) -> policy.ImageFacts:
     """Gather what the policy looks at: config, sizes, tools, caches, setuid files vs upstream."""
-    inspected = engine.inspect_image(image) or {}
-    found = policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT))
+    inspected = engine.inspect_image(image, platform) or {}
+    found = policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT, platform))
     return policy.ImageFacts(
         image=image,
         config=inspected.get("Config") or {},
@@ -101,7 +108,7 @@ def image_facts(
         caches=found["cache"],
         apt_caches=found["apt"],
         setuid=found["setuid"],
-        base_setuid=_setuid_files(upstream) if upstream else frozenset(),
+        base_setuid=_setuid_files(upstream, platform) if upstream else frozenset(),
         running_uid=uid,
         size_budget_mb=budget_mb,
     )
@@ -112,16 +119,22 @@ def _running_uid(container: str) -> int | None:
     return int(proc.stdout.strip()) if proc.returncode == 0 else None
 
 
-def _start(images: dict[str, str], containers: dict[str, str]) -> None:
-    """Start one container per image, recording each before the next, so all get removed."""
+def _start(images: dict[str, str], containers: dict[str, str], platform: str | None) -> None:
+    """Start one container per image, recording each before the next, so all get removed.
+
+    A platform other than the engine's own runs under QEMU (binfmt, as `make engine` sets up).
+    """
+    suffix = f"-{platform.replace('/', '-')}" if platform else ""
+    options = ("--platform", platform) if platform else ()
     for service, image in images.items():
-        name = f"sutra-verify-{service}-{os.getpid()}"
+        name = f"sutra-verify-{service}{suffix}-{os.getpid()}"
         containers[service] = name
-        engine.docker("run", "--detach", "--name", name, image)
+        # A pull of a release image can take a while under load; the health wait is separate.
+        engine.docker("run", "--detach", *options, "--name", name, image, timeout=600)
 
 
 def _verify_started(
-    project: Project, images: dict[str, str], containers: dict[str, str]
+    project: Project, images: dict[str, str], containers: dict[str, str], platform: str | None
 ) -> list[ImageResult]:
     deadlines = {s: health_deadline(project.services[s].healthcheck) for s in containers}
     statuses = _wait_healthy(containers, deadlines)
@@ -130,7 +143,8 @@ def _verify_started(
         status, took = statuses[service]
         spec = project.services[service]
         uid = _running_uid(containers[service])
-        facts = image_facts(image, _upstream_image(project, spec), spec.size_budget_mb, uid)
+        upstream = _upstream_image(project, spec)
+        facts = image_facts(image, upstream, spec.size_budget_mb, uid, platform)
         problems = policy.violations(facts)
         if status != "healthy":
             problems.insert(0, f"health: {status}")
@@ -143,6 +157,7 @@ def _verify_started(
                 status,
                 took,
                 tuple(problems),
+                platform or "",
             )
         )
     return results
@@ -157,10 +172,18 @@ def verify(resolved: Resolved, root: Path, edition: str) -> list[ImageResult]:
     missing = [image for image in images.values() if engine.inspect_image(image) is None]
     if missing:
         raise CheckFailed(f"not built: {', '.join(missing)}; run `make bake EDITION={edition}`")
+    return verify_images(resolved.project, images)
+
+
+def verify_images(
+    project: Project, images: Mapping[str, str], platform: str | None = None
+) -> list[ImageResult]:
+    """Run each service's image (any ref, e.g. repo@sha256:... of one platform), wait for
+    health, apply the policy; always remove the containers."""
     containers: dict[str, str] = {}
     try:
-        _start(images, containers)
-        return _verify_started(resolved.project, images, containers)
+        _start(dict(images), containers, platform)
+        return _verify_started(project, dict(images), containers, platform)
     finally:
         for container in containers.values():
             engine.docker("rm", "--force", "--volumes", container, check=False)
@@ -181,9 +204,8 @@ def summary(results: list[ImageResult], echo: Callable[[str], None]) -> None:
         compressed = f"{r.compressed_bytes / policy.MIB:.1f}MiB"
         unpacked = f"{r.unpacked_bytes / policy.MIB:.1f}MiB"
         verdict = "ok" if not r.problems else f"FAIL ({len(r.problems)})"
-        echo(
-            f"{r.service:<28} {compressed:>10} {unpacked:>10} {r.health:<10} {took:>10}  {verdict}"
-        )
+        name = f"{r.service} {r.platform}" if r.platform else r.service
+        echo(f"{name:<28} {compressed:>10} {unpacked:>10} {r.health:<10} {took:>10}  {verdict}")
     for r in results:
         for problem in r.problems:
-            echo(f"{r.service}: {problem}")
+            echo(f"{r.service}{' ' + r.platform if r.platform else ''}: {problem}")
