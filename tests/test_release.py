@@ -126,8 +126,9 @@ def test_failure_table_lines_up_image_platform_why() -> None:
 
 
 def _index(digest: str, *platforms: str) -> str:
+    keys = ("os", "architecture")
     manifests = [
-        {"digest": f"sha256:{i}", "platform": dict(zip(("os", "architecture"), p.split("/")))}
+        {"digest": f"sha256:{i}", "platform": dict(zip(keys, p.split("/"), strict=True))}
         for i, p in enumerate(platforms)
     ]
     return json.dumps({"digest": digest, "manifests": manifests})

@@ -105,7 +105,7 @@ def test_good_release_promotes_the_staged_indexes(
 
 
 def test_staged_index_carries_provenance_and_annotations(
-    released: tuple[str, Path, Path],
+    released: tuple[str, Path, Path], resolved: Resolved
 ) -> None:
     prefix, _, _ = released
     ref = f"{prefix}/{SERVICES[0]}:{VERSION}"
@@ -113,11 +113,17 @@ def test_staged_index_carries_provenance_and_annotations(
     notes = raw.get("annotations") or {}
     assert notes.get("org.opencontainers.image.title") == SERVICES[0]
     assert notes.get("org.opencontainers.image.version") == VERSION
+    description = resolved.project.services[SERVICES[0]].description
+    assert notes.get("org.opencontainers.image.description") == description
     kinds = {(m.get("annotations") or {}).get(registry.ATTESTATION_TYPE) for m in raw["manifests"]}
     assert "attestation-manifest" in kinds
+    # mode=max provenance: one SLSA statement per platform, with the build's full config
+    # (mode=min leaves buildConfig out).
     fmt = "{{json .Provenance}}"
-    provenance = run("docker", "buildx", "imagetools", "inspect", "--format", fmt, ref).stdout
-    assert '"buildType"' in provenance or '"predicateType"' in provenance or "SLSA" in provenance
+    out = run("docker", "buildx", "imagetools", "inspect", "--format", fmt, ref).stdout
+    provenance = json.loads(out)
+    assert set(provenance) == set(resolved.project.settings.platforms)
+    assert all("buildConfig" in p["SLSA"] for p in provenance.values())
 
 
 def test_broken_release_moves_no_tag_and_keeps_staging(
