@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from generator import commands, release
+from generator import verify as verify_step
 from generator.bake import bake_command
 from generator.errors import UsageError
 from generator.plan import plan
 from generator.release import Failure, ReleaseOptions
 from tests.conftest import FakeDocker, invoke, make_minimal_project
+from tests.test_verify import engine_rules
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 INSPECT = ["buildx", "imagetools", "inspect", "--format", "{{json .Manifest}}"]
@@ -165,3 +167,61 @@ def test_promote_checks_every_source_before_moving_any_tag(
     assert f"{registry_}/store:0.9: no such tag" in result.output
     assert f"{registry_}/api:0.9: no such tag" not in result.output
     assert not [a for a in fake.argv() if a[:3] == ["buildx", "imagetools", "create"]]
+
+
+# --- `sutrabuild release --staged`, against a fake docker ------------------------------------
+
+REG = "ghcr.io/sutra-ai"
+STAGED = "0.1.0-rc.test"
+
+
+@pytest.fixture
+def verify_rules(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], int, str, str]]:
+    """A fake engine where every container turns healthy and passes the policy."""
+    monkeypatch.setattr(verify_step, "POLL_SECONDS", 0)
+    verify_step._setuid_files.cache_clear()
+    return engine_rules()
+
+
+def _staged(root: Path, *flags: str) -> object:
+    return invoke("release", "simple", "-C", str(root), "--staged", "--rc-tag", STAGED, *flags)
+
+
+def test_a_failure_of_one_image_promotes_no_image(
+    root: Path, fake_docker: Callable[..., FakeDocker], verify_rules: list
+) -> None:
+    fake = fake_docker(
+        ([*INSPECT, f"{REG}/api:{STAGED}"], 0, _index("sha256:api", "linux/amd64"), ""),
+        ([*INSPECT, f"{REG}/store:{STAGED}"], 1, "", "ERROR: not found\n"),
+        *verify_rules,
+    )
+    result = _staged(root, "--latest")
+    assert result.exit_code == 1, result.output
+    assert f"store  *         {STAGED}: no such tag" in result.output
+    assert "nothing promoted" in result.output
+    assert not [a for a in fake.argv() if a[:3] == ["buildx", "imagetools", "create"]]
+    # The image that was found still ran: the table covers every image, not the first failure.
+    assert any(a[:2] == ["run", "--detach"] and f"{REG}/api@sha256:0" in a for a in fake.argv())
+
+
+def test_a_passing_release_points_version_and_latest_at_the_staged_digests(
+    root: Path, fake_docker: Callable[..., FakeDocker], verify_rules: list
+) -> None:
+    fake = fake_docker(
+        *[
+            ([*INSPECT, f"{REG}/{s}:{tag}"], 0, _index(f"sha256:{s}", "linux/amd64"), "")
+            for s in ("api", "store")
+            # The staged index, and the read-back of each promoted tag: the same digest.
+            for tag in (STAGED, "0.1.0", "latest")
+        ],
+        *verify_rules,
+    )
+    result = _staged(root, "--latest")
+    assert result.exit_code == 0, result.output
+    created = [a[3:] for a in fake.argv() if a[:3] == ["buildx", "imagetools", "create"]]
+    assert created == [
+        ["--tag", f"{REG}/{s}:{tag}", f"{REG}/{s}@sha256:{s}"]
+        for s in ("api", "store")
+        for tag in ("0.1.0", "latest")
+    ]
+    assert not [a for a in fake.argv() if a[:2] == ["buildx", "bake"]]
