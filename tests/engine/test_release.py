@@ -5,13 +5,19 @@ digest, a broken release that moves no tag, and a rollback."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from generator import registry
+from generator import registry, release
+from generator.bake import bake_command, bake_environment
+from generator.plan import plan
+from generator.release import ReleaseOptions
 from generator.resolve import Resolved
 from tests.engine.conftest import LOCAL_REGISTRY
 from tests.engine.helpers import REPO, SUTRABUILD, run
@@ -75,7 +81,9 @@ def _digests(prefix: str, tag: str) -> dict[str, str | None]:
 
 
 @pytest.fixture(scope="module")
-def released(engine: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
+def released(
+    engine: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path, Path]]:
     """A good release of VERSION (with --latest) under a registry prefix of this run alone."""
     tmp = tmp_path_factory.mktemp("release")
     base = tmp / "repo"
@@ -86,7 +94,22 @@ def released(engine: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[st
     good = _project(tmp, base, broken=False)
     code, out = _release(good, prefix, f"{VERSION}-rc.good", "--latest")
     assert code == 0, out
-    return prefix, good, _project(tmp, base, broken=True)
+    yield prefix, good, _project(tmp, base, broken=True)
+    _remove_local(prefix)
+
+
+def _remove_local(prefix: str) -> None:
+    """Drop what this run left in the shared engine: staging tags (the docker driver keeps
+    what it pushes) and the images verify pulled by digest. The registry keeps its copies."""
+    fmt = "{{.Repository}} {{.Tag}} {{.Digest}}"
+    listing = run("docker", "image", "ls", "--digests", "--format", fmt, check=False).stdout
+    refs = [
+        f"{repo}:{tag}" if tag != "<none>" else f"{repo}@{digest}"
+        for repo, tag, digest in (line.split() for line in listing.splitlines())
+        if repo.startswith(prefix + "/")
+    ]
+    if refs:
+        run("docker", "image", "rm", *refs, check=False)
 
 
 def test_good_release_promotes_the_staged_indexes(
@@ -174,3 +197,22 @@ def test_promote_refuses_a_source_missing_for_one_image_and_changes_nothing(
     assert f"{prefix}/{SERVICES[1]}:partial: no such tag" in proc.stderr
     assert first + ":partial" not in proc.stderr
     assert _digests(prefix, "latest") == before
+
+
+def test_sbom_and_provenance_reach_bake(resolved: Resolved) -> None:
+    """`--sbom` is only checked as far as bake: its scanner image comes from Docker Hub,
+    which this machine cannot reach (see README, Releasing)."""
+    where = release.release_target(resolved.project, ReleaseOptions(rc_tag="x-rc.1"), "")
+    services = resolved.editions["enterprise"].services
+    stage = release.stage_options(
+        REPO, plan(resolved).bake, services, where, ReleaseOptions(sbom=True)
+    )
+    command = bake_command("enterprise", replace(stage, push=False, print_only=True))
+    env = bake_environment(REPO, stage, os.environ)
+    printed = json.loads(run(*command, env=env).stdout)["target"]
+    for service in services:
+        target = printed[service]
+        assert {"type": "sbom"} in target["attest"], service
+        assert {"type": "provenance", "mode": "max"} in target["attest"], service
+        assert target["tags"] == [where.ref(service, "x-rc.1")]
+        assert f"index:org.opencontainers.image.title={service}" in target["annotations"]
