@@ -195,17 +195,21 @@ def summary(results: list[ImageResult], echo: Callable[[str], None]) -> None:
     COMPRESSED is what a pull downloads; UNPACKED is what the image takes on disk (what `du`
     shows, and what `size_budget_mb` limits).
     """
+    names = [f"{r.service} {r.platform}" if r.platform else r.service for r in results]
+    # At least 28 wide, so one platform's table lines up; wider when a platform is named.
+    width = max([28, *map(len, names)])
     echo(
-        f"{'IMAGE':<28} {'COMPRESSED':>10} {'UNPACKED':>10} {'HEALTH':<10} {'TO HEALTHY':>10}"
-        "  RESULT"
+        f"{'IMAGE':<{width}} {'COMPRESSED':>10} {'UNPACKED':>10} {'HEALTH':<10} "
+        f"{'TO HEALTHY':>10}  RESULT"
     )
-    for r in results:
+    for name, r in zip(names, results, strict=True):
         took = f"{r.seconds:.1f}s" if r.seconds is not None else "-"
         compressed = f"{r.compressed_bytes / policy.MIB:.1f}MiB"
         unpacked = f"{r.unpacked_bytes / policy.MIB:.1f}MiB"
         verdict = "ok" if not r.problems else f"FAIL ({len(r.problems)})"
-        name = f"{r.service} {r.platform}" if r.platform else r.service
-        echo(f"{name:<28} {compressed:>10} {unpacked:>10} {r.health:<10} {took:>10}  {verdict}")
-    for r in results:
+        echo(
+            f"{name:<{width}} {compressed:>10} {unpacked:>10} {r.health:<10} {took:>10}  {verdict}"
+        )
+    for name, r in zip(names, results, strict=True):
         for problem in r.problems:
-            echo(f"{r.service}{' ' + r.platform if r.platform else ''}: {problem}")
+            echo(f"{name}: {problem}")

@@ -114,6 +114,24 @@ def test_summary_prints_the_table_then_every_problem() -> None:
     ]
 
 
+def test_summary_of_a_release_names_each_platform_and_widens_to_fit() -> None:
+    long = "sutra-embedding-service"
+    results = [
+        ImageResult(long, "r@sha256:a", MIB, MIB, "healthy", 1.0, (), "linux/amd64"),
+        ImageResult(long, "r@sha256:b", MIB, MIB, "unhealthy", None, ("bad",), "linux/arm64"),
+    ]
+    lines: list[str] = []
+    summary(results, lines.append)
+    width = len(f"{long} linux/amd64")
+    assert lines[0].startswith("IMAGE".ljust(width) + " COMPRESSED")
+    assert lines[1].startswith(f"{long} linux/amd64 ")
+    assert lines[2].startswith(f"{long} linux/arm64 ")
+    # The size column ends under COMPRESSED's last letter on every row.
+    end = lines[0].index("COMPRESSED") + len("COMPRESSED")
+    assert {line.index("1.0MiB") + len("1.0MiB") for line in lines[1:3]} == {end}
+    assert lines[3:] == [f"{long} linux/arm64: bad"]
+
+
 def test_summary_of_nothing_is_the_header() -> None:
     lines: list[str] = []
     summary([], lines.append)
