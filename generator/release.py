@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from generator import registry
@@ -119,6 +120,14 @@ def release_target(project: Project, options: ReleaseOptions, revision: str) -> 
     return Target(registry_, version, check_tag(staging, "staging tag"), tags)
 
 
+def created(env: Mapping[str, str]) -> str:
+    """The created label as the bake file computes it: CREATED, else SOURCE_DATE_EPOCH."""
+    if env.get("CREATED"):
+        return env["CREATED"]
+    epoch = int(env.get("SOURCE_DATE_EPOCH") or 0)
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def index_annotations(
     plan: BakePlan, target: str, env: Mapping[str, str], version: str
 ) -> list[str]:
@@ -127,7 +136,7 @@ def index_annotations(
     labels = dict(plan.common_labels) | dict(bake_target.labels)
     labels["org.opencontainers.image.version"] = version
     labels["org.opencontainers.image.revision"] = env.get("REVISION", "")
-    labels["org.opencontainers.image.created"] = env.get("CREATED", "")
+    labels["org.opencontainers.image.created"] = created(env)
     return [f"index:{key}={value}" for key, value in sorted(labels.items()) if value]
 
 

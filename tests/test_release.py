@@ -72,7 +72,7 @@ def test_without_git_the_staging_tag_must_be_given(root: Path) -> None:
 def test_index_annotations_are_the_labels_of_the_target(root: Path) -> None:
     resolved = commands.load(root)
     bake_plan = plan(resolved).bake
-    env = {"REVISION": SHA, "CREATED": "2026-01-02T03:04:05Z"}
+    env = {"REVISION": SHA, "SOURCE_DATE_EPOCH": "1767323045"}
     notes = release.index_annotations(bake_plan, "api", env, "9.9.9")
     target = next(t for t in bake_plan.targets if t.name == "api")
     expected = {
@@ -83,6 +83,12 @@ def test_index_annotations_are_the_labels_of_the_target(root: Path) -> None:
         "org.opencontainers.image.created": "2026-01-02T03:04:05Z",
     }
     assert notes == [f"index:{k}={v}" for k, v in sorted(expected.items())]
+
+
+def test_created_is_the_explicit_value_or_the_epoch() -> None:
+    assert release.created({"CREATED": "2030-01-01T00:00:00Z"}) == "2030-01-01T00:00:00Z"
+    assert release.created({"SOURCE_DATE_EPOCH": "86400"}) == "1970-01-02T00:00:00Z"
+    assert release.created({}) == "1970-01-01T00:00:00Z"
 
 
 def test_stage_pushes_every_platform_to_the_staging_tag_with_provenance(

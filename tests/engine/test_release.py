@@ -44,9 +44,12 @@ def _project(tmp: Path, repo_copy: Path, broken: bool) -> Path:
         text = spec.read_text()
         anchor = "    port: 9000\n"  # sutra-control's
         assert text.count(anchor) == 1
-        spec.write_text(
-            text.replace(anchor, anchor + "    healthcheck: {path: /broken, interval: 5s}\n")
-        )
+        text = text.replace(anchor, anchor + "    healthcheck: {path: /broken, interval: 5s}\n")
+        # The healthy service changes too (a label), so the builds are reproducible and it
+        # still gets a new digest: promoting it would move its tags.
+        anchor = "    description: Grid worker agent\n"
+        assert text.count(anchor) == 1
+        spec.write_text(text.replace(anchor, "    description: Grid worker agent, rebuilt\n"))
     return root
 
 
@@ -164,8 +167,8 @@ def test_broken_release_moves_no_tag_and_keeps_staging(
     assert after == before
     staged = _digests(prefix, f"{VERSION}-rc.broken")
     assert all(staged.values()), staged
-    # The good service was rebuilt to a new index (new provenance), so promoting it would
-    # have moved its tags: the unchanged digests above are the release refusing, not a no-op.
+    # The healthy service has a new index, so promoting it would have moved its tags: the
+    # unchanged digests above are the release refusing, not a no-op.
     assert staged[SERVICES[1]] != before[VERSION][SERVICES[1]]
 
 
