@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from generator import mirror
 from generator.errors import BuildFailed, ToolMissing, UsageError
 from generator.plan import BAKE_FILE
 
@@ -32,6 +33,8 @@ class BakeOptions:
     builder: str | None = None
     ca_bundle: str | None = None
     extra: tuple[str, ...] = ()
+    # BASE_MIRROR for this bake (generator/mirror.py); None keeps the environment's or the spec's.
+    mirror: str | None = None
 
 
 def require_buildx() -> None:
@@ -78,6 +81,8 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
     # The commit time, not the wall clock: rebuilding a commit gives the same labels.
     if not env.get("CREATED"):
         env["CREATED"] = _git(root, "log", "-1", "--format=%cI")
+    if options.mirror:
+        env[mirror.VARIABLE] = mirror.check_mirror(options.mirror)
     bundle = options.ca_bundle or env.get("CA_BUNDLE")
     if bundle:
         if not Path(bundle).is_file():

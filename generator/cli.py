@@ -153,6 +153,11 @@ class _PassThrough(click.Command):
 @click.option("--set", "sets", multiple=True, metavar="K=V", help="Override a target attribute.")
 @click.option("--builder", help="The buildx builder to use.")
 @click.option(
+    "--mirror",
+    metavar="REGISTRY",
+    help="Read the upstream bases from REGISTRY/<image> (sets BASE_MIRROR).",
+)
+@click.option(
     "--ca-bundle",
     envvar="CA_BUNDLE",
     help="PEM CA bundle for a TLS-intercepting proxy, passed as a build secret.",
