@@ -56,11 +56,6 @@ class Selection:
     reasons: Mapping[str, tuple[str, ...]]
     services: tuple[str, ...]  # what bake is given: bases come through their target: contexts
 
-    @property
-    def targets(self) -> tuple[str, ...]:
-        """Every selected target, bases and services, sorted."""
-        return tuple(sorted(self.reasons))
-
 
 def _git(root: Path, *args: str) -> str:
     try:
@@ -112,7 +107,9 @@ def _sent(df: DockerfilePlan, context: str, path: str) -> bool:
     rel = _relative(path, context)
     if rel is None or any(part in rel for part in _NOT_SENT):
         return False
-    return any(rel == a.rstrip("/") or rel.startswith(a.rstrip("/") + "/") for a in df.context_allow)
+    return any(
+        rel == a.rstrip("/") or rel.startswith(a.rstrip("/") + "/") for a in df.context_allow
+    )
 
 
 def _relative(path: str, directory: str) -> str | None:

@@ -199,6 +199,7 @@ def test_only_editions_take_changed_since(repo: Path) -> None:
 def test_cli_nothing_changed_exits_0_with_a_message(repo: Path) -> None:
     (repo / "NOTES.md").write_text("unrelated\n")
     commit_all(repo, "unrelated")
-    result = CliRunner().invoke(main, ["bake", EDITION, "-C", str(repo), "--changed-since", "HEAD~1"])
+    args = ["bake", EDITION, "-C", str(repo), "--changed-since", "HEAD~1"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert f"nothing in edition {EDITION} changed since HEAD~1: nothing to build" in result.output

@@ -112,7 +112,7 @@ def test_a_real_bake_of_the_selection_builds_the_changed_service_alone(
     resolved = commands.load(repo)
     services = resolved.editions[EDITION].services
     service = services[0]
-    source = change_source(repo, resolved, service)
+    change_source(repo, resolved, service)
     commit_all(repo, "service change")
     registry = f"{LOCAL_REGISTRY}/changed-since-e2e"
     env = {"REGISTRY": registry, "VERSION": unique_version}
