@@ -34,8 +34,8 @@ from generator.specs import SPEC_DIR, parse_all
 
 # Rendered for every target (the bake file) or with every Dockerfile (its .dockerignore).
 SHARED_TEMPLATES = ("docker-bake.hcl.j2", "dockerignore.j2")
-# Files the allowlist names but BuildKit never sends (see DockerfilePlan.dockerignore_lines).
-_NOT_SENT = ("__pycache__", ".pyc")
+# What the allowlist excludes again (see DockerfilePlan.dockerignore_lines): bytecode.
+_BYTECODE_DIR, _BYTECODE_SUFFIX = "__pycache__", ".pyc"
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def since(root: Path, ref: str) -> Changes:
 def _sent(df: DockerfilePlan, context: str, path: str) -> bool:
     """Whether the build context of DF sends PATH (relative to the project root)."""
     rel = _relative(path, context)
-    if rel is None or any(part in rel for part in _NOT_SENT):
+    if rel is None or _BYTECODE_DIR in rel.split("/") or rel.endswith(_BYTECODE_SUFFIX):
         return False
     return any(
         rel == a.rstrip("/") or rel.startswith(a.rstrip("/") + "/") for a in df.context_allow
