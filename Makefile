@@ -78,6 +78,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/render_speed.py
+	$(BIN)/python tests/benchmarks/cli_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

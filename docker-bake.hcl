@@ -23,7 +23,12 @@ variable "REVISION" {
   default = ""
 }
 
-# RFC 3339 creation label; empty means the build time.
+# Image time in Unix seconds (config, history, label); sutrabuild sets the commit's.
+variable "SOURCE_DATE_EPOCH" {
+  default = "0"
+}
+
+# RFC 3339 creation label; empty: SOURCE_DATE_EPOCH's time.
 variable "CREATED" {
   default = ""
 }
@@ -98,6 +103,9 @@ group "simple" {
 # Shared by every target through `inherits`.
 target "_common" {
   platforms = PLATFORMS == "" ? [] : split(",", PLATFORMS)
+  # No provenance by default: it records build times, so every no-op bake would give each
+  # image a new ID (its index digest). `--provenance=mode=max` (releases) attaches it.
+  attest = ["type=provenance,disabled=true"]
   # Secrets reach builds only as BuildKit secret mounts, never as args or env.
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
@@ -109,13 +117,16 @@ target "_common" {
   args = {
     CA_BUNDLE_REQUIRED     = CA_BUNDLE != "" ? "true" : "false"
     PIP_INDEX_URL_REQUIRED = PIP_INDEX_URL != "" ? "true" : "false"
+    # BuildKit stamps the image config and history with it instead of the wall clock
+    # (set but empty counts as 0, like unset).
+    SOURCE_DATE_EPOCH = SOURCE_DATE_EPOCH == "" ? "0" : SOURCE_DATE_EPOCH
   }
   labels = {
     "org.opencontainers.image.source" = "https://github.com/sutra-ai/sutra"
     "org.opencontainers.image.vendor" = "Sutra AI"
     "org.opencontainers.image.version"  = VERSION
     "org.opencontainers.image.revision" = REVISION
-    "org.opencontainers.image.created"  = CREATED != "" ? CREATED : timestamp()
+    "org.opencontainers.image.created"  = CREATED != "" ? CREATED : timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH == "" ? "0" : SOURCE_DATE_EPOCH}s")
   }
 }
 

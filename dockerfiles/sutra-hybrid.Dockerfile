@@ -17,8 +17,10 @@ RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sh
     if [ "$PIP_INDEX_URL_REQUIRED" = true ] && [ -z "$PIP_INDEX_URL" ]; then \
       echo "build secret 'pip_index_url' is configured but did not reach this step" >&2; exit 1; fi; \
     if [ -f /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
+ && export SOURCE_DATE_EPOCH=315532800 \
  && mkdir -p /opt/sutra/deps \
- && pip install --no-deps --target /opt/sutra/deps -r /opt/sutra/requirements.txt \
+ && pip install --no-deps --no-compile --target /opt/sutra/deps -r /opt/sutra/requirements.txt \
+ && python -m compileall -q /opt/sutra/deps \
  && PYTHONPATH=/opt/sutra/deps pip check
 
 # Runtime: the Python base, this service's packages, then its code (changes most, so last).

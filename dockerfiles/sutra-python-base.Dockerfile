@@ -28,6 +28,7 @@ RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sh
     if [ "$PIP_INDEX_URL_REQUIRED" = true ] && [ -z "$PIP_INDEX_URL" ]; then \
       echo "build secret 'pip_index_url' is configured but did not reach this step" >&2; exit 1; fi; \
     if [ -f /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
+ && export SOURCE_DATE_EPOCH=315532800 \
  && python -m venv /opt/venv \
  && pip install --no-deps -r /opt/sutra/requirements-common.txt \
  && pip check

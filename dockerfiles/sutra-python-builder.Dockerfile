@@ -5,11 +5,13 @@
 # hadolint ignore=DL3006
 FROM sutra-python-base
 
-# No package lists or caches in the layer, whatever the base's apt settings (docker-clean).
+# No package lists or caches in the layer, whatever the base's apt settings (docker-clean),
+# and no logs or ldconfig aux-cache: they hold the install time, so no two builds would match.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ gcc libc6-dev \
  && apt-get clean \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
+      /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 # A base runs no service of its own; each service image declares its own HEALTHCHECK.
 HEALTHCHECK NONE

@@ -17,11 +17,13 @@ RUN --mount=type=cache,id=sutra-cargo-target-probe-${TARGETPLATFORM},target=/src
 # The runtime every Rust service ships on: CA certificates, the probe, a non-root user.
 FROM debian:bookworm-slim
 
-# No package lists or caches in the layer, whatever the base's apt settings (docker-clean).
+# No package lists or caches in the layer, whatever the base's apt settings (docker-clean),
+# and no logs or ldconfig aux-cache: they hold the install time, so no two builds would match.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && apt-get clean \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
+      /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 RUN groupadd --system --gid 1000 sutra \
  && useradd --system --uid 1000 --gid 1000 --no-create-home \

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from generator import mirror
+from generator import mirror, progress
 from generator.errors import BuildFailed, ToolMissing, UsageError
 from generator.plan import BAKE_FILE
 
 ENGINE_HINT = "install Docker Engine with the buildx plugin, or run `make engine` on Debian"
-# buildx names the failing target in its final error: `ERROR: target sutra-api: failed to solve`.
-FAILED_TARGET = re.compile(r"target ([A-Za-z0-9_.-]+): failed to solve")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,14 @@ class BakeOptions:
 
 def require_buildx() -> None:
     """Raise ToolMissing unless `docker` and its buildx plugin answer."""
-    if shutil.which("docker") is None:
+    _probe_buildx(os.environ.get("PATH", ""))
+
+
+# Once per process and PATH: a bake asks before rendering and before each buildx run, and
+# each probe costs a docker process (about 0.2 s). A failed probe is not cached.
+@functools.cache
+def _probe_buildx(path: str) -> None:
+    if shutil.which("docker", path=path) is None:
         raise ToolMissing(f"docker not found on PATH: {ENGINE_HINT}")
     probe = subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False)
     if probe.returncode != 0:
@@ -74,13 +82,15 @@ def _git(root: Path, *args: str) -> str:
 
 
 def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment buildx runs with: REVISION from git, CA_BUNDLE from --ca-bundle."""
+    """The environment buildx runs with: REVISION and SOURCE_DATE_EPOCH from git, CA_BUNDLE
+    from --ca-bundle."""
     env = dict(base)
     if not env.get("REVISION"):
         env["REVISION"] = _git(root, "rev-parse", "HEAD")
-    # The commit time, not the wall clock: rebuilding a commit gives the same labels.
-    if not env.get("CREATED"):
-        env["CREATED"] = _git(root, "log", "-1", "--format=%cI")
+    # The commit time, not the wall clock: rebuilding a commit gives the same config, labels
+    # and history, so a no-op bake keeps every image ID.
+    if not env.get("SOURCE_DATE_EPOCH"):
+        env["SOURCE_DATE_EPOCH"] = _git(root, "log", "-1", "--format=%ct") or "0"
     if options.mirror:
         env[mirror.VARIABLE] = mirror.check_mirror(options.mirror)
     bundle = options.ca_bundle or env.get("CA_BUNDLE")
@@ -91,28 +101,82 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
     return env
 
 
-def _stream(proc: subprocess.Popen[str]) -> list[str]:
-    """Echo buildx's stderr as it comes and collect the targets it says failed."""
-    failed: list[str] = []
-    for line in proc.stderr or ():
-        sys.stderr.write(line)
-        failed += [m for m in FAILED_TARGET.findall(line) if m not in failed]
-    return failed
+@dataclass(frozen=True)
+class BakeRun:
+    """What one buildx bake reported: its rawjson events (none when the user chose a human
+    progress mode), its metadata file, and whether it succeeded."""
+
+    edition: str
+    events: tuple[progress.Event, ...]
+    metadata: Mapping[str, Any]
+    ok: bool
 
 
-def run_bake(root: Path, edition: str, options: BakeOptions, *more: str) -> None:
-    """Run buildx bake with live output; raise BuildFailed naming the failing targets."""
+def _option_value(extra: tuple[str, ...], flag: str) -> str | None:
+    """The value of `--flag=v` or `--flag v` among the pass-through arguments."""
+    for i, arg in enumerate(extra):
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+        if arg == flag and i + 1 < len(extra):
+            return extra[i + 1]
+    return None
+
+
+def _read_metadata(path: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _run(
+    command: list[str], root: Path, env: dict[str, str], raw: bool | None
+) -> tuple[int, progress.Followed]:
+    """Run buildx. raw=None: the user's own progress mode (a terminal keeps buildx's display);
+    else rawjson is read and shown a line per step (or echoed as is when raw)."""
+    human_on_tty = raw is None and sys.stderr.isatty()
+    stderr = None if human_on_tty else subprocess.PIPE
+    proc = subprocess.Popen(command, cwd=root, env=env, stderr=stderr, text=True)
+    followed = progress.follow(proc.stderr or (), sys.stderr, raw=bool(raw))
+    return proc.wait(), followed
+
+
+def run_bake(
+    root: Path,
+    edition: str,
+    options: BakeOptions,
+    *more: str,
+    observe: Callable[[BakeRun], None] | None = None,
+) -> BakeRun:
+    """Run buildx bake, showing its progress; raise BuildFailed naming the failing targets.
+
+    `observe` sees the run (events and metadata) before a failure is raised.
+    """
     require_buildx()
     env = bake_environment(root, options, os.environ)
-    command = bake_command(edition, options, env.get("CA_BUNDLE"), *more)
-    # On a terminal buildx keeps its own live display and names failures itself; piped
-    # (CI, logs) we read its lines to name the failing targets in our last line too.
-    piped = None if sys.stderr.isatty() else subprocess.PIPE
-    proc = subprocess.Popen(command, cwd=root, env=env, stderr=piped, text=True)
-    failed = _stream(proc) if piped else []
-    if proc.wait() != 0:
-        named = f"; failed target(s): {', '.join(failed)}" if failed else ""
-        raise BuildFailed(f"docker buildx bake {edition} failed (exit {proc.returncode}){named}")
+    chosen = _option_value(options.extra, "--progress")
+    with tempfile.TemporaryDirectory(prefix="sutrabuild-") as scratch:
+        extra = list(options.extra)
+        if chosen is None:
+            extra.append("--progress=rawjson")
+        metadata = _option_value(options.extra, "--metadata-file")
+        if metadata is None and chosen in (None, "rawjson"):
+            metadata = str(Path(scratch) / "metadata.json")
+            extra += ["--metadata-file", metadata]
+        command = bake_command(
+            edition, replace(options, extra=tuple(extra)), env.get("CA_BUNDLE"), *more
+        )
+        raw = None if chosen not in (None, "rawjson") else chosen == "rawjson"
+        code, followed = _run(command, root, env, raw)
+        written = _read_metadata(root / metadata) if metadata else {}
+        run = BakeRun(edition, tuple(followed.events), written, code == 0)
+    if observe is not None:
+        observe(run)
+    if code != 0:
+        named = f"; failed target(s): {', '.join(followed.failed)}" if followed.failed else ""
+        raise BuildFailed(f"docker buildx bake {edition} failed (exit {code}){named}")
+    return run
 
 
 # buildx before 0.33 evaluates a linked (`target:` context) base one platform after another.

@@ -168,12 +168,22 @@ class _PassThrough(click.Command):
     envvar="CA_BUNDLE",
     help="PEM CA bundle for a TLS-intercepting proxy, passed as a build secret.",
 )
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the build report to FILE: JSON if it ends in .json, else markdown.",
+)
 @_reports_errors
 @click.pass_context
-def bake(ctx: click.Context, /, root: Path, edition: str, **flags: Any) -> None:
+def bake(
+    ctx: click.Context, /, root: Path, edition: str, report_file: Path | None, **flags: Any
+) -> None:
     """Render, then `docker buildx bake EDITION` (or a single target or the `bases` group).
 
-    Arguments after `--` go to buildx as they are, e.g. `-- --progress=plain`.
+    Arguments after `--` go to buildx as they are, e.g. `-- --progress=plain`. The build
+    report (per target: wall time, steps run and cached, image sizes) follows, made from
+    BuildKit's rawjson progress; with another --progress there is none.
     """
     ref = flags.pop("changed_since")
     options = BakeOptions(
@@ -188,7 +198,7 @@ def bake(ctx: click.Context, /, root: Path, edition: str, **flags: Any) -> None:
         if not selection.services:
             return
         only = selection.services
-    report = commands.bake(root, edition, options, only)
+    report = commands.bake(root, edition, options, report_file, click.echo, only)
     if report.changes:
         click.echo(f"rendered {len(report.changes)} changed files before baking", err=True)
 

@@ -4,20 +4,23 @@ functions."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import bake as bake_step
 from generator import changes as changes_step
+from generator import engine
 from generator import graph as graph_step
 from generator import render as render_step
+from generator import report as report_step
 from generator import verify as verify_step
 from generator import write as write_step
 from generator.errors import CheckFailed, SpecError, UsageError
 from generator.model import build_project
 from generator.plan import plan
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases, resolve
-from generator.schema import check_schema
+from generator.schema import check_all
 from generator.specs import parse_all
 
 
@@ -26,7 +29,7 @@ def load(root: Path) -> Resolved:
     # YAML problems of one file and schema problems of the others are reported together;
     # checks across files need every file valid first.
     specs, problems = parse_all(root)
-    problems += [p for spec in specs for p in check_schema(spec)]
+    problems += check_all(specs)
     if problems:
         raise SpecError(problems)
     return resolve(build_project(specs), root)
@@ -79,11 +82,37 @@ def check(root: Path) -> int:
     return outputs
 
 
-def bake(
-    root: Path, edition: str, options: bake_step.BakeOptions, only: tuple[str, ...] = ()
-) -> RenderReport:
-    """Render, then build an edition (or one target) with docker buildx bake.
+def _reporter(
+    edition: str, report_file: Path | None, show: Callable[[str], None] | None
+) -> Callable[[bake_step.BakeRun], None]:
+    """What to do with a bake's progress: the build report, shown, written and summarised."""
 
+    def observe(run: bake_step.BakeRun) -> None:
+        if not run.events or not run.metadata:
+            return  # a human progress mode was asked for, or nothing was built (--print)
+        built = report_step.from_progress(run.events, run.metadata)
+        built = report_step.with_sizes(built, run.metadata, engine.image_sizes)
+        if show is not None:
+            show(report_step.markdown(built))
+        if report_file is not None:
+            report_step.write(built, report_file)
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            report_step.append_summary(built, Path(summary), f"sutrabuild bake {edition}")
+
+    return observe
+
+
+def bake(
+    root: Path,
+    edition: str,
+    options: bake_step.BakeOptions,
+    report_file: Path | None = None,
+    show: Callable[[str], None] | None = None,
+    only: tuple[str, ...] = (),
+) -> RenderReport:
+    """Render, then build an edition (or one target) with docker buildx bake; the build
+    report goes to `show`, to `report_file` (.json or markdown) and to a GitHub job summary.
     ONLY: bake just these targets of it, in one bake (what `changed` selected).
     """
     resolved = load(root)
@@ -104,7 +133,9 @@ def bake(
     bases = tuple(sorted({b for t in targets for b in linked_bases(resolved, t)}))
     for prebuild in bake_step.prebuild_options(options, bases):
         bake_step.run_bake(root, bases[0], prebuild, *bases[1:])
-    bake_step.run_bake(root, targets[0], bake_step.after_prebuild(options, bases), *targets[1:])
+    observe = _reporter(edition, report_file, show)
+    final = bake_step.after_prebuild(options, bases)
+    bake_step.run_bake(root, targets[0], final, *targets[1:], observe=observe)
     return report
 
 

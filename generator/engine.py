@@ -65,3 +65,19 @@ def health(container: str) -> str:
         return f"exited({state.get('ExitCode')})"
     status: str = state.get("Health", {}).get("Status", "no-healthcheck")
     return status
+
+
+def image_sizes(ref: str) -> tuple[int | None, int | None]:
+    """(compressed, unpacked) bytes of an image in the engine; None where unknown.
+
+    Compressed is Docker's Size (the containerd store counts the content a pull downloads);
+    unpacked is the sum of the layers' unpacked sizes (a file replaced in a later layer
+    counts twice, so it is a little more than `verify`'s `du` of the running filesystem).
+    """
+    image = inspect_image(ref)
+    if image is None:
+        return None, None
+    history = docker("history", "--human=false", "--format", "{{.Size}}", ref, check=False)
+    sizes = history.stdout.split()
+    unpacked = sum(int(s) for s in sizes) if history.returncode == 0 and sizes else None
+    return int(image.get("Size") or 0) or None, unpacked

@@ -229,7 +229,12 @@ def _variables(project: Project) -> tuple[Variable, ...]:
             f"{','.join(s.platforms)} (`sutrabuild bake --all-platforms`).",
         ),
         Variable("REVISION", "", "VCS revision label; `sutrabuild bake` sets it from git."),
-        Variable("CREATED", "", "RFC 3339 creation label; empty means the build time."),
+        Variable(
+            "SOURCE_DATE_EPOCH",
+            "0",
+            "Image time in Unix seconds (config, history, label); sutrabuild sets the commit's.",
+        ),
+        Variable("CREATED", "", "RFC 3339 creation label; empty: SOURCE_DATE_EPOCH's time."),
         Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
         Variable("PIP_INDEX_URL", "", "Package index URL, may hold credentials (a build secret)."),
         Variable("CACHE_REGISTRY", "", "Registry prefix for shared build cache; empty: local."),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jinja2
 
+from generator import memo
 from generator.errors import GeneratorError, RenderError
 from generator.plan import DockerfilePlan, Plan
 
@@ -76,6 +77,7 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=memo.template_bytecode(),
     )
     env.filters.update(
         hcl=hcl_string,

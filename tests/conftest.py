@@ -9,7 +9,7 @@ import shutil
 import sys
 import traceback
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,7 +215,7 @@ FAKE_DOCKER = """\
 import json, os, sys
 args = sys.argv[1:]
 with open({log!r}, "a", encoding="utf-8") as log:
-    env = {{k: os.environ.get(k) for k in ("REVISION", "CREATED", "CA_BUNDLE")}}
+    env = {{k: os.environ.get(k) for k in ("REVISION", "SOURCE_DATE_EPOCH", "CA_BUNDLE")}}
     log.write(json.dumps({{"args": args, "cwd": os.getcwd(), "env": env}}) + "\\n")
 for prefix, code, out, err in {rules!r}:
     if args[: len(prefix)] == prefix:
@@ -275,7 +275,14 @@ def no_docker_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # Variables a user's (or CI's) shell may export that change what bake runs with.
-BAKE_ENVIRONMENT = ("CA_BUNDLE", "PIP_INDEX_URL", "REVISION", "CREATED", "PLATFORMS")
+BAKE_ENVIRONMENT = (
+    "CA_BUNDLE",
+    "PIP_INDEX_URL",
+    "REVISION",
+    "CREATED",
+    "SOURCE_DATE_EPOCH",
+    "PLATFORMS",
+)
 
 
 @pytest.fixture
@@ -283,3 +290,30 @@ def clean_bake_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests of bake command lines must not see CI's CA_BUNDLE and friends."""
     for name in BAKE_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_sutrabuild_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's template cache and validity stamps live apart from the user's."""
+    previous = os.environ.get("SUTRABUILD_CACHE")
+    os.environ["SUTRABUILD_CACHE"] = str(tmp_path_factory.mktemp("sutrabuild-cache"))
+    yield
+    if previous is None:
+        del os.environ["SUTRABUILD_CACHE"]
+    else:
+        os.environ["SUTRABUILD_CACHE"] = previous
+
+
+def without_report_args(argv: list[str]) -> list[str]:
+    """A recorded buildx command line without what sutrabuild adds for its build report
+    (`--progress=rawjson`, `--metadata-file PATH`)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--metadata-file":
+            skip = True
+        elif arg != "--progress=rawjson":
+            kept.append(arg)
+    return kept

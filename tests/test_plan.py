@@ -215,6 +215,7 @@ def test_variables_default_to_the_project_settings(small: Plan) -> None:
         "VERSION": "0.1.0",
         "PLATFORMS": "",
         "REVISION": "",
+        "SOURCE_DATE_EPOCH": "0",
         "CREATED": "",
         "CA_BUNDLE": "",
         "PIP_INDEX_URL": "",

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from generator.errors import SpecError
-from generator.schema import check_schema, schema_kind, validate_all
+from generator.schema import check_all, check_schema, schema_kind, validate_all, validation_key
 from generator.specs import load_specs, parse_yaml
 from tests.conftest import MINIMAL_PROJECT, REPO_ROOT, replace_once
 
@@ -233,3 +233,40 @@ def test_a_bad_key_is_located_at_the_key() -> None:
     """propertyNames problems point at the offending key's line and path, not its mapping."""
     messages = project_messages("  store:\n", "  Store:\n")
     assert messages == [f"editions/project.yaml:32: $.services.Store: key 'Store' {NAME}"]
+
+
+# --- check_all: a spec set found valid is remembered ------------------------------------------
+
+
+def _refuse_to_validate(spec: object) -> list[object]:
+    raise AssertionError("validated again")
+
+
+def test_a_valid_spec_set_is_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = load_specs(REPO_ROOT)
+    assert check_all(specs) == []
+    monkeypatch.setattr("generator.schema.check_schema", _refuse_to_validate)
+    assert check_all(specs) == []
+
+
+def test_a_changed_spec_is_validated_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    valid = parse_yaml(MINIMAL_PROJECT, "editions/project.yaml")
+    assert check_all([valid]) == []
+    changed = parse_yaml(MINIMAL_PROJECT + "unknown_key: 1\n", "editions/project.yaml")
+    assert check_all([changed]) != []
+    assert validation_key([valid]) != validation_key([changed])
+
+
+def test_an_invalid_spec_set_is_never_remembered() -> None:
+    bad = parse_yaml(MINIMAL_PROJECT + "unknown_key: 1\n", "editions/project.yaml")
+    first = check_all([bad])
+    assert first and check_all([bad]) == first
+
+
+def test_without_a_cache_every_call_validates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUTRABUILD_CACHE", "off")
+    specs = load_specs(REPO_ROOT)
+    assert check_all(specs) == []
+    monkeypatch.setattr("generator.schema.check_schema", _refuse_to_validate)
+    with pytest.raises(AssertionError, match="validated again"):
+        check_all(specs)

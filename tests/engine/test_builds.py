@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -83,6 +84,36 @@ def test_second_bake_is_fully_cached(enterprise: Build) -> None:
     _, events = bake("enterprise")
     assert _steps(events), "no build steps reported"
     assert _uncached(events) == []
+
+
+def _image_ids(services: tuple[str, ...]) -> dict[str, str | None]:
+    printed = json.loads(run("docker", "buildx", "bake", "--print", *services).stdout)
+    return {s: image_id(printed["target"][s]["tags"][0]) for s in services}
+
+
+def test_a_no_op_bake_keeps_every_image_id(enterprise: Build, resolved: Resolved) -> None:
+    """Nothing changed, so no image changes: not its config, history, labels or index."""
+    services = resolved.editions["enterprise"].services
+    bake("enterprise")
+    before = _image_ids(services)
+    bake("enterprise")
+    assert _image_ids(services) == before
+
+
+def test_a_no_op_plain_buildx_bake_keeps_every_image_id(
+    enterprise: Build, resolved: Resolved
+) -> None:
+    """The committed bake file alone, with none of sutrabuild's variables, is as stable."""
+    services = resolved.editions["enterprise"].services
+    # CA_BUNDLE stays as it is: without it the fetch steps would (rightly) run again.
+    bundle = os.environ.get("CA_BUNDLE")
+    grant = [f"--allow=fs.read={bundle}"] if bundle else []
+    plain = ("docker", "buildx", "bake", *grant, "--progress=quiet", "enterprise")
+    unset = {"SOURCE_DATE_EPOCH": "", "REVISION": "", "CREATED": ""}
+    run(*plain, env=unset)
+    before = _image_ids(services)
+    run(*plain, env=unset)
+    assert _image_ids(services) == before
 
 
 def test_source_change_rebuilds_only_that_service(
