@@ -48,9 +48,21 @@ variable "CACHE_REGISTRY" {
   default = ""
 }
 
+# Registry/namespace holding the upstream bases (MIRROR/python:3.11-slim); empty: pull them as the Dockerfiles name them.
+variable "BASE_MIRROR" {
+  default = ""
+}
+
 function "image_tags" {
   params = [image]
   result = ["${REGISTRY}/${image}:${VERSION}"]
+}
+
+# The upstream bases a target starts FROM, read from BASE_MIRROR through named contexts
+# (the Dockerfiles stay as committed); nothing when BASE_MIRROR is empty.
+function "base_mirror" {
+  params = [images]
+  result = BASE_MIRROR == "" ? {} : { for image in images : image => "docker-image://${trimsuffix(BASE_MIRROR, "/")}/${image}" }
 }
 
 function "cache_from" {
@@ -122,6 +134,7 @@ target "python-base" {
   inherits   = ["_common"]
   context    = "packages/python-base"
   dockerfile = "../../dockerfiles/sutra-python-base.Dockerfile"
+  contexts = base_mirror(["python:3.11-slim"])
   tags       = image_tags("sutra-python-base")
   cache-from = cache_from("sutra-python-base")
   cache-to   = cache_to("sutra-python-base")
@@ -151,6 +164,7 @@ target "rust-builder" {
   inherits   = ["_common"]
   context    = "dockerfiles"
   dockerfile = "sutra-rust-builder.Dockerfile"
+  contexts = base_mirror(["rust:1.82-slim"])
   tags       = image_tags("sutra-rust-builder")
   cache-from = cache_from("sutra-rust-builder")
   cache-to   = cache_to("sutra-rust-builder")
@@ -164,9 +178,9 @@ target "rust-runtime" {
   inherits   = ["_common"]
   context    = "packages/sutra-healthcheck"
   dockerfile = "../../dockerfiles/sutra-rust-runtime.Dockerfile"
-  contexts = {
+  contexts = merge({
     "sutra-rust-builder" = "target:rust-builder"
-  }
+  }, base_mirror(["debian:bookworm-slim"]))
   tags       = image_tags("sutra-rust-runtime")
   cache-from = cache_from("sutra-rust-runtime")
   cache-to   = cache_to("sutra-rust-runtime")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from generator import progress
+from generator import mirror, progress
 from generator.errors import BuildFailed, ToolMissing, UsageError
 from generator.plan import BAKE_FILE
 
@@ -36,6 +36,8 @@ class BakeOptions:
     extra: tuple[str, ...] = ()
     # Bake variables (REGISTRY, VERSION, ...) set for this run, over the environment's.
     variables: tuple[tuple[str, str], ...] = ()
+    # BASE_MIRROR for this bake (generator/mirror.py); None keeps the environment's or the spec's.
+    mirror: str | None = None
 
 
 def require_buildx() -> None:
@@ -91,6 +93,8 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
     # and history, so a no-op bake keeps every image ID.
     if not env.get("SOURCE_DATE_EPOCH"):
         env["SOURCE_DATE_EPOCH"] = _git(root, "log", "-1", "--format=%ct") or "0"
+    if options.mirror:
+        env[mirror.VARIABLE] = mirror.check_mirror(options.mirror)
     bundle = options.ca_bundle or env.get("CA_BUNDLE")
     if bundle:
         if not Path(bundle).is_file():

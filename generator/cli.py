@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from generator import changes as changes_step
 from generator import commands
 from generator import graph as graph_step
 from generator import verify as verify_step
@@ -154,6 +155,16 @@ class _PassThrough(click.Command):
 @click.option("--set", "sets", multiple=True, metavar="K=V", help="Override a target attribute.")
 @click.option("--builder", help="The buildx builder to use.")
 @click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Bake only what changed since git REF, and what is built on it.",
+)
+@click.option(
+    "--mirror",
+    metavar="REGISTRY",
+    help="Read the upstream bases from REGISTRY/<image> (sets BASE_MIRROR).",
+)
+@click.option(
     "--ca-bundle",
     envvar="CA_BUNDLE",
     help="PEM CA bundle for a TLS-intercepting proxy, passed as a build secret.",
@@ -175,11 +186,20 @@ def bake(
     report (per target: wall time, steps run and cached, image sizes) follows, made from
     BuildKit's rawjson progress; with another --progress there is none.
     """
+    ref = flags.pop("changed_since")
     options = BakeOptions(
         **{**flags, "platforms": tuple(flags["platforms"]), "sets": tuple(flags["sets"])},
         extra=ctx.meta.get("passthrough", ()),
     )
-    report = commands.bake(root, edition, options, report_file, click.echo)
+    only: tuple[str, ...] = ()
+    if ref is not None:
+        selection = commands.changed(root, edition, ref)
+        # stderr: `--print` keeps stdout for bake's JSON.
+        click.echo(changes_step.describe(selection), err=True)
+        if not selection.services:
+            return
+        only = selection.services
+    report = commands.bake(root, edition, options, report_file, click.echo, only)
     if report.changes:
         click.echo(f"rendered {len(report.changes)} changed files before baking", err=True)
 

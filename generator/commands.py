@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import bake as bake_step
+from generator import changes as changes_step
 from generator import engine
 from generator import graph as graph_step
 from generator import release as release_step
@@ -109,9 +110,12 @@ def bake(
     options: bake_step.BakeOptions,
     report_file: Path | None = None,
     show: Callable[[str], None] | None = None,
+    only: tuple[str, ...] = (),
 ) -> RenderReport:
     """Render, then build an edition (or one target) with docker buildx bake; the build
-    report goes to `show`, to `report_file` (.json or markdown) and to a GitHub job summary."""
+    report goes to `show`, to `report_file` (.json or markdown) and to a GitHub job summary.
+    ONLY: bake just these targets of it, in one bake (what `changed` selected).
+    """
     resolved = load(root)
     project = resolved.project
     buildable = {*resolved.editions, *RESERVED_NAMES, *project.bases, *project.services}
@@ -126,12 +130,21 @@ def bake(
     options = replace(options, platforms=tuple(p for v in platforms for p in v.split(",") if p))
     bake_step.require_buildx()
     report = render(root)
-    bases = linked_bases(resolved, edition)
+    targets = only or (edition,)
+    bases = tuple(sorted({b for t in targets for b in linked_bases(resolved, t)}))
     for prebuild in bake_step.prebuild_options(options, bases):
         bake_step.run_bake(root, bases[0], prebuild, *bases[1:])
     observe = _reporter(edition, report_file, show)
-    bake_step.run_bake(root, edition, bake_step.after_prebuild(options, bases), observe=observe)
+    final = bake_step.after_prebuild(options, bases)
+    bake_step.run_bake(root, targets[0], final, *targets[1:], observe=observe)
     return report
+
+
+def changed(root: Path, edition: str, ref: str) -> changes_step.Selection:
+    """Render, then what of EDITION changed since the git ref REF, and what is built on it."""
+    resolved = load(root)
+    render(root)
+    return changes_step.select(root, resolved, edition, changes_step.since(root, ref))
 
 
 def graph(root: Path, edition: str | None = None, fmt: str = "mermaid") -> str:

@@ -77,6 +77,8 @@ class Settings:
     default_edition: str
     platforms: tuple[str, ...]
     vendor: str = ""
+    # Registry/namespace holding the upstream bases (generator/mirror.py); empty: none.
+    base_mirror: str = ""
     user: User = User()
     healthcheck: HealthCheck = HealthCheck()
 
@@ -173,6 +175,7 @@ def _settings(raw: Mapping[str, Any]) -> Settings:
         default_edition=raw["default_edition"],
         platforms=tuple(raw["platforms"]),
         vendor=raw.get("vendor", ""),
+        base_mirror=raw.get("base_mirror", ""),
         user=User(**raw["user"]) if "user" in raw else User(),
         healthcheck=_healthcheck(HealthCheck(), raw.get("healthcheck")),
     )

@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import TypedDict
 
-from generator import GENERATED_MARKER
+from generator import GENERATED_MARKER, mirror
 from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Base, Pairs, Project, Service
 from generator.resolve import Resolved, service_bases
 from generator.specs import SPEC_DIR
@@ -45,6 +45,8 @@ class Target:
     contexts: Pairs
     labels: Pairs
     args: Pairs = ()
+    # Upstream images its Dockerfile starts FROM: named contexts when BASE_MIRROR is set.
+    mirrored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def _target(
     deps: tuple[str, ...],
     description: str,
     args: Pairs = (),
+    mirrored: tuple[str, ...] = (),
 ) -> Target:
     ctx = _context_dir(context)
     return Target(
@@ -177,6 +180,7 @@ def _target(
         contexts=tuple(sorted((base_image(project, d), f"target:{d}") for d in deps)),
         labels=_labels(image, description),
         args=args,
+        mirrored=mirrored,
     )
 
 
@@ -189,7 +193,15 @@ def _labels(image: str, description: str) -> Pairs:
 
 def _base_target(project: Project, base: Base) -> Target:
     image = base_image(project, base.name)
-    return _target(project, base.name, image, base.context, base.bases, base.description)
+    return _target(
+        project,
+        base.name,
+        image,
+        base.context,
+        base.bases,
+        base.description,
+        mirrored=mirror.upstream_images(base),
+    )
 
 
 def _service_target(project: Project, service: Service) -> Target:
@@ -226,6 +238,12 @@ def _variables(project: Project) -> tuple[Variable, ...]:
         Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
         Variable("PIP_INDEX_URL", "", "Package index URL, may hold credentials (a build secret)."),
         Variable("CACHE_REGISTRY", "", "Registry prefix for shared build cache; empty: local."),
+        Variable(
+            mirror.VARIABLE,
+            s.base_mirror,
+            "Registry/namespace holding the upstream bases (MIRROR/python:3.11-slim); "
+            "empty: pull them as the Dockerfiles name them.",
+        ),
     )
 
 

@@ -220,6 +220,7 @@ def test_variables_default_to_the_project_settings(small: Plan) -> None:
         "CA_BUNDLE": "",
         "PIP_INDEX_URL": "",
         "CACHE_REGISTRY": "",
+        "BASE_MIRROR": "",
     }
 
 
