@@ -12,8 +12,6 @@ import click
 
 from generator import commands
 from generator import graph as graph_step
-from generator import verify as verify_step
-from generator.bake import BakeOptions
 from generator.errors import CheckFailed, GeneratorError
 
 ROOT = click.option(
@@ -174,6 +172,8 @@ def bake(
     report (per target: wall time, steps run and cached, image sizes) follows, made from
     BuildKit's rawjson progress; with another --progress there is none.
     """
+    from generator.bake import BakeOptions  # only a bake needs buildx's module
+
     options = BakeOptions(
         **{**flags, "platforms": tuple(flags["platforms"]), "sets": tuple(flags["sets"])},
         extra=ctx.meta.get("passthrough", ()),
@@ -189,6 +189,8 @@ def bake(
 @_reports_errors
 def verify(root: Path, edition: str) -> None:
     """Start every image of a built EDITION, wait for healthy, and enforce the image policy."""
+    from generator import verify as verify_step
+
     results = commands.verify(root, edition)
     verify_step.summary(results, click.echo)
     failed = [r.service for r in results if r.problems]

@@ -7,13 +7,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator import bake as bake_step
-from generator import engine
 from generator import graph as graph_step
 from generator import render as render_step
-from generator import report as report_step
-from generator import verify as verify_step
 from generator import write as write_step
 from generator.errors import CheckFailed, SpecError, UsageError
 from generator.model import build_project
@@ -21,6 +18,12 @@ from generator.plan import plan
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases, resolve
 from generator.schema import check_all
 from generator.specs import parse_all
+
+# The build, report and verify steps (subprocess, threads, docker) are imported by the
+# commands that use them: `check` and `render` start faster without them.
+if TYPE_CHECKING:
+    from generator import bake as bake_step
+    from generator import verify as verify_step
 
 
 def load(root: Path) -> Resolved:
@@ -86,6 +89,9 @@ def _reporter(
 ) -> Callable[[bake_step.BakeRun], None]:
     """What to do with a bake's progress: the build report, shown, written and summarised."""
 
+    from generator import engine
+    from generator import report as report_step
+
     def observe(run: bake_step.BakeRun) -> None:
         if not run.events or not run.metadata:
             return  # a human progress mode was asked for, or nothing was built (--print)
@@ -111,6 +117,8 @@ def bake(
 ) -> RenderReport:
     """Render, then build an edition (or one target) with docker buildx bake; the build
     report goes to `show`, to `report_file` (.json or markdown) and to a GitHub job summary."""
+    from generator import bake as bake_step
+
     resolved = load(root)
     project = resolved.project
     buildable = {*resolved.editions, *RESERVED_NAMES, *project.bases, *project.services}
@@ -140,4 +148,6 @@ def graph(root: Path, edition: str | None = None, fmt: str = "mermaid") -> str:
 
 def verify(root: Path, edition: str) -> list[verify_step.ImageResult]:
     """Run every image of a built edition; raise CheckFailed listing what failed."""
+    from generator import verify as verify_step
+
     return verify_step.verify(load(root), root, edition)
