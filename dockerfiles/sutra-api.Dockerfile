@@ -32,8 +32,7 @@ ENV PORT="8000" \
     STORAGE_URL="http://sutra-storage:50051"
 COPY --from=deps /opt/sutra/deps /opt/sutra/deps
 WORKDIR /opt/sutra/service
-RUN --mount=type=bind,source=app,target=/tmp/app \
-    cp -R /tmp/app ./app
+COPY app ./app
 USER 1000:1000
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=2s --retries=3 \

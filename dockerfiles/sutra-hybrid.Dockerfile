@@ -31,8 +31,7 @@ ENV PYTHONPATH=/opt/sutra/deps
 ENV PORT="8001"
 COPY --from=deps /opt/sutra/deps /opt/sutra/deps
 WORKDIR /opt/sutra/service
-RUN --mount=type=bind,source=app,target=/tmp/app \
-    cp -R /tmp/app ./app
+COPY app ./app
 USER 1000:1000
 EXPOSE 8001
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --start-interval=2s --retries=3 \

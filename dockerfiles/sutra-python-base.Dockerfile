@@ -17,10 +17,10 @@ RUN groupadd --system --gid 1000 sutra \
 
 # The common packages every Python service imports, installed once in a shared layer.
 # requirements.txt pins every package, so --no-deps installs exactly the lock and pip check proves it whole.
+COPY requirements.txt /opt/sutra/requirements-common.txt
 ARG CA_BUNDLE_REQUIRED=false
 ARG PIP_INDEX_URL_REQUIRED=false
 RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sharing=shared \
-    --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \
     --mount=type=secret,id=ca_bundle \
     --mount=type=secret,id=pip_index_url,env=PIP_INDEX_URL \
     if [ "$CA_BUNDLE_REQUIRED" = true ] && [ ! -s /run/secrets/ca_bundle ]; then \
@@ -29,14 +29,12 @@ RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sh
       echo "build secret 'pip_index_url' is configured but did not reach this step" >&2; exit 1; fi; \
     if [ -f /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi \
  && export SOURCE_DATE_EPOCH=315532800 \
- && install -D -m 0644 /tmp/requirements.txt /opt/sutra/requirements-common.txt \
  && python -m venv /opt/venv \
  && pip install --no-deps -r /opt/sutra/requirements-common.txt \
  && pip check
 
 # The universal health probe every HEALTHCHECK of the Python services calls.
-RUN --mount=type=bind,source=sutra-healthcheck,target=/tmp/sutra-healthcheck \
-    install -m 0755 /tmp/sutra-healthcheck /usr/local/bin/sutra-healthcheck
+COPY --chmod=0755 sutra-healthcheck /usr/local/bin/sutra-healthcheck
 
 # A base runs no service of its own; each service image declares its own HEALTHCHECK.
 HEALTHCHECK NONE

@@ -68,26 +68,3 @@ def test_the_diff_finds_a_changed_build(resolved: Resolved, tmp_path: Path) -> N
     two = _build((service,), tmp_path / "two", "1700000001")
     found = differences(one[service], two[service])
     assert any(line.startswith("config created") for line in found), found
-
-
-def test_a_long_lived_checkout_gives_the_same_python_image(
-    resolved: Resolved, tmp_path: Path
-) -> None:
-    """A clone that pulled the commit keeps older mtimes on files the pull did not touch;
-    rewrite-timestamp only clamps newer times, so those must never reach a layer as they are.
-    The second build runs with every file of the Python contexts dated before the commit."""
-    project = resolved.project
-    service = next(
-        s for s in _one_service_per_stack(resolved) if project.services[s].stack == "python"
-    )
-    epoch = run("git", "log", "-1", "--format=%ct").stdout.strip()
-    first = _build((service,), tmp_path / "fresh", epoch, "--no-cache")
-    older = int(epoch) - 86_400
-    runtime = project.bases[project.stacks["python"].runtime]
-    contexts = [c for c in (runtime.context, project.services[service].context) if c]
-    for context in map(Path, contexts):
-        for path in context.rglob("*"):
-            os.utime(path, (older, older))
-    second = _build((service,), tmp_path / "old", epoch, "--no-cache")
-    found = differences(first[service], second[service])
-    assert not found, "\n".join(found[:40])
