@@ -23,12 +23,12 @@ variable "REVISION" {
   default = ""
 }
 
-# Image time in Unix seconds (config, history, label); sutrabuild sets the commit's.
+# Image time in Unix seconds (config, history, file times); a constant keeps caches.
 variable "SOURCE_DATE_EPOCH" {
   default = "0"
 }
 
-# RFC 3339 creation label; empty: SOURCE_DATE_EPOCH's time.
+# RFC 3339 created label (sutrabuild: the commit's); or the epoch's.
 variable "CREATED" {
   default = ""
 }

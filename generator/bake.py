@@ -84,15 +84,16 @@ def _git(root: Path, *args: str) -> str:
 
 
 def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) -> dict[str, str]:
-    """The environment buildx runs with: REVISION and SOURCE_DATE_EPOCH from git, CA_BUNDLE
-    from --ca-bundle."""
+    """The environment buildx runs with: REVISION and CREATED from git, CA_BUNDLE from
+    --ca-bundle."""
     env = {**base, **dict(options.variables)}
     if not env.get("REVISION"):
         env["REVISION"] = _git(root, "rev-parse", "HEAD")
-    # The commit time, not the wall clock: rebuilding a commit gives the same config, labels
-    # and history, so a no-op bake keeps every image ID.
-    if not env.get("SOURCE_DATE_EPOCH"):
-        env["SOURCE_DATE_EPOCH"] = _git(root, "log", "-1", "--format=%ct") or "0"
+    # The commit time goes in the created label only. SOURCE_DATE_EPOCH stays the bake
+    # file's constant: BuildKit makes it part of the cache key of every WORKDIR and COPY,
+    # so the commit time there would rebuild nearly every step after each commit.
+    if not env.get("CREATED"):
+        env["CREATED"] = _git(root, "log", "-1", "--format=%cI")
     if options.mirror:
         env[mirror.VARIABLE] = mirror.check_mirror(options.mirror)
     bundle = options.ca_bundle or env.get("CA_BUNDLE")

@@ -232,9 +232,11 @@ def _variables(project: Project) -> tuple[Variable, ...]:
         Variable(
             "SOURCE_DATE_EPOCH",
             "0",
-            "Image time in Unix seconds (config, history, label); sutrabuild sets the commit's.",
+            "Image time in Unix seconds (config, history, file times); a constant keeps caches.",
         ),
-        Variable("CREATED", "", "RFC 3339 creation label; empty: SOURCE_DATE_EPOCH's time."),
+        Variable(
+            "CREATED", "", "RFC 3339 created label (sutrabuild: the commit's); or the epoch's."
+        ),
         Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
         Variable("PIP_INDEX_URL", "", "Package index URL, may hold credentials (a build secret)."),
         Variable("CACHE_REGISTRY", "", "Registry prefix for shared build cache; empty: local."),

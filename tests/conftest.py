@@ -215,7 +215,7 @@ FAKE_DOCKER = """\
 import json, os, sys
 args = sys.argv[1:]
 with open({log!r}, "a", encoding="utf-8") as log:
-    env = {{k: os.environ.get(k) for k in ("REVISION", "SOURCE_DATE_EPOCH", "CA_BUNDLE")}}
+    env = {{k: os.environ.get(k) for k in ("REVISION", "CREATED", "CA_BUNDLE")}}
     log.write(json.dumps({{"args": args, "cwd": os.getcwd(), "env": env}}) + "\\n")
 for prefix, code, out, err in {rules!r}:
     if args[: len(prefix)] == prefix:

@@ -25,7 +25,6 @@ from tests.conftest import FakeDocker, without_report_args
 BAKE = ["docker", "buildx", "bake", "--file", "docker-bake.hcl"]
 FAILED = "ERROR: target sutra-x: failed to solve: boom\n"
 COMMIT_DATE = "2024-05-01T12:34:56+00:00"
-COMMIT_EPOCH = "1714566896"  # COMMIT_DATE in Unix seconds
 
 pytestmark = pytest.mark.usefixtures("clean_bake_env")
 
@@ -143,26 +142,26 @@ def test_every_option_in_order_with_extra_arguments_before_the_edition() -> None
 # --- bake_environment -------------------------------------------------------------------------
 
 
-def test_revision_and_source_date_epoch_come_from_the_last_commit(tmp_path: Path) -> None:
+def test_revision_and_created_come_from_the_last_commit(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     commit = git_repo(root)
     env = bake_environment(root, BakeOptions(), {"HOME": "/home/x"})
-    assert env == {"HOME": "/home/x", "REVISION": commit, "SOURCE_DATE_EPOCH": COMMIT_EPOCH}
+    assert env == {"HOME": "/home/x", "REVISION": commit, "CREATED": COMMIT_DATE}
     assert len(commit) == 40
 
 
-def test_revision_and_source_date_epoch_already_set_are_kept(tmp_path: Path) -> None:
+def test_revision_and_created_already_set_are_kept(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     git_repo(root)
-    base = {"REVISION": "v1.2.3", "SOURCE_DATE_EPOCH": "1577836800"}
+    base = {"REVISION": "v1.2.3", "CREATED": "2020-01-01T00:00:00Z"}
     assert bake_environment(root, BakeOptions(), base) == base
 
 
-def test_empty_revision_and_source_date_epoch_are_filled_in(tmp_path: Path) -> None:
+def test_empty_revision_and_created_are_filled_in(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     commit = git_repo(root)
-    env = bake_environment(root, BakeOptions(), {"REVISION": "", "SOURCE_DATE_EPOCH": ""})
-    assert env == {"REVISION": commit, "SOURCE_DATE_EPOCH": COMMIT_EPOCH}
+    env = bake_environment(root, BakeOptions(), {"REVISION": "", "CREATED": ""})
+    assert env == {"REVISION": commit, "CREATED": COMMIT_DATE}
 
 
 def test_the_base_environment_is_not_modified(tmp_path: Path) -> None:
@@ -173,19 +172,17 @@ def test_the_base_environment_is_not_modified(tmp_path: Path) -> None:
     assert base == {"PATH": os.environ["PATH"]}
 
 
-def test_outside_a_checkout_revision_is_empty_and_the_epoch_is_zero(outside_git: Path) -> None:
+def test_outside_a_checkout_revision_and_created_are_empty(outside_git: Path) -> None:
     assert bake_environment(outside_git, BakeOptions(), {}) == {
         "REVISION": "",
-        "SOURCE_DATE_EPOCH": "0",
+        "CREATED": "",
     }
 
 
-def test_without_git_revision_is_empty_and_the_epoch_is_zero(
-    tmp_path: Path, no_docker_path: Path
-) -> None:
+def test_without_git_revision_and_created_are_empty(tmp_path: Path, no_docker_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
-    assert bake_environment(root, BakeOptions(), {}) == {"REVISION": "", "SOURCE_DATE_EPOCH": "0"}
+    assert bake_environment(root, BakeOptions(), {}) == {"REVISION": "", "CREATED": ""}
 
 
 def test_ca_bundle_option_is_resolved_to_an_absolute_path(
@@ -331,7 +328,7 @@ def test_successful_bake_runs_in_the_root_with_the_environment(
     assert calls[1]["cwd"] == str(root)
     assert calls[1]["env"] == {
         "REVISION": commit,
-        "SOURCE_DATE_EPOCH": COMMIT_EPOCH,
+        "CREATED": COMMIT_DATE,
         "CA_BUNDLE": None,
     }
 
@@ -351,7 +348,7 @@ def test_ca_bundle_reaches_buildx_as_env_and_grant(
     ]
     assert bake_call["env"] == {
         "REVISION": "",
-        "SOURCE_DATE_EPOCH": "0",
+        "CREATED": "",
         "CA_BUNDLE": str(bundle.resolve()),
     }
 
