@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TextIO
 
 # buildx names the failing target in its final error: `ERROR: target sutra-api: failed to solve`.
@@ -48,8 +49,6 @@ def seconds_between(start: str, end: str) -> float:
 
 def timestamp(value: str) -> float:
     """An RFC 3339 timestamp with up to nine fractional digits, as Unix seconds."""
-    from datetime import datetime
-
     head, _, tail = value.rstrip("Z").partition(".")
     moment = datetime.fromisoformat(head + "+00:00").timestamp()
     return moment + (float("0." + tail) if tail else 0.0)

@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from generator.policy import MIB
 from generator.progress import Event, timestamp
 
 # A build step of a Dockerfile: `[target stage 2/5] RUN ...`; FROM lines only resolve a base.
 STEP = re.compile(r"^\[[\w.-]+(?: [\w.-]+)? +\d+/\d+\] (?!FROM )")
 _PREFIX = re.compile(r"^\[([\w.-]+)[\] ]")
-MIB = 1024 * 1024
 
 Sizes = Callable[[str], "tuple[int | None, int | None]"]
 
