@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from generator import progress
+from generator import cache, progress
 from generator.errors import BuildFailed, ToolMissing, UsageError
 from generator.plan import BAKE_FILE
 
@@ -33,6 +33,7 @@ class BakeOptions:
     sets: tuple[str, ...] = ()
     builder: str | None = None
     ca_bundle: str | None = None
+    cache: str | None = None
     extra: tuple[str, ...] = ()
 
 
@@ -89,6 +90,9 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
     # and history, so a no-op bake keeps every image ID.
     if not env.get("SOURCE_DATE_EPOCH"):
         env["SOURCE_DATE_EPOCH"] = _git(root, "log", "-1", "--format=%ct") or "0"
+    if options.cache:
+        # A bake variable: the bake file's cache_from/cache_to read it for every target.
+        env[cache.ENV_VAR] = options.cache
     bundle = options.ca_bundle or env.get("CA_BUNDLE")
     if bundle:
         if not Path(bundle).is_file():

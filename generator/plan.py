@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import TypedDict
 
-from generator import GENERATED_MARKER
+from generator import GENERATED_MARKER, cache
 from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Base, Pairs, Project, Service
 from generator.resolve import Resolved, service_bases
 from generator.specs import SPEC_DIR
@@ -45,6 +45,7 @@ class Target:
     contexts: Pairs
     labels: Pairs
     args: Pairs = ()
+    cache: str = cache.REGISTRY
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def _target(
     deps: tuple[str, ...],
     description: str,
     args: Pairs = (),
+    backend: str | None = None,
 ) -> Target:
     ctx = _context_dir(context)
     return Target(
@@ -177,6 +179,7 @@ def _target(
         contexts=tuple(sorted((base_image(project, d), f"target:{d}") for d in deps)),
         labels=_labels(image, description),
         args=args,
+        cache=cache.target_backend(project.settings.cache, backend),
     )
 
 
@@ -189,7 +192,9 @@ def _labels(image: str, description: str) -> Pairs:
 
 def _base_target(project: Project, base: Base) -> Target:
     image = base_image(project, base.name)
-    return _target(project, base.name, image, base.context, base.bases, base.description)
+    return _target(
+        project, base.name, image, base.context, base.bases, base.description, (), base.cache
+    )
 
 
 def _service_target(project: Project, service: Service) -> Target:
@@ -202,6 +207,7 @@ def _service_target(project: Project, service: Service) -> Target:
         deps,
         service.description,
         service.args,
+        service.cache,
     )
 
 
@@ -225,7 +231,14 @@ def _variables(project: Project) -> tuple[Variable, ...]:
         Variable("CREATED", "", "RFC 3339 creation label; empty: SOURCE_DATE_EPOCH's time."),
         Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
         Variable("PIP_INDEX_URL", "", "Package index URL, may hold credentials (a build secret)."),
-        Variable("CACHE_REGISTRY", "", "Registry prefix for shared build cache; empty: local."),
+        Variable(
+            cache.ENV_VAR,
+            "",
+            f"Build cache backend of every target ({'|'.join(cache.BACKENDS)}); "
+            "empty: each target's from the spec.",
+        ),
+        Variable("CACHE_REGISTRY", "", "Registry prefix of the `registry` cache; empty: none."),
+        Variable("CACHE_DIR", cache.LOCAL_DIR, "Directory of the `local` cache (in the project)."),
     )
 
 
