@@ -14,7 +14,7 @@ import pytest
 from generator import cache, commands
 from generator.bake import BakeOptions, bake_environment
 from generator.errors import UsageError
-from generator.plan import base_image, plan
+from generator.plan import plan
 from tests.conftest import invoke, make_minimal_project, project_with, replace_once
 
 OVERRIDES = replace_once(
