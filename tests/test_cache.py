@@ -98,11 +98,8 @@ def test_bake_file_agrees_with_cache_py(tmp_path: Path, override: str) -> None:
     commands.render(root)
     env = {cache.ENV_VAR: override, "CACHE_REGISTRY": "localhost:5000/ci-cache"}
     printed = _printed(root, env)
-    project = commands.load(root).project
     for target in plan(commands.load(root)).bake.targets:
-        image = (
-            target.image if target.name in project.services else base_image(project, target.name)
-        )
+        image = target.image
         backend = override or target.cache
         got = printed[target.name]
         want_from = [_entry(e) for e in cache.cache_from(backend, image, env["CACHE_REGISTRY"])]
