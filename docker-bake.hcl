@@ -43,9 +43,19 @@ variable "PIP_INDEX_URL" {
   default = ""
 }
 
-# Registry prefix for shared build cache; empty: local.
+# Build cache backend of every target (registry|local|gha|none); empty: each target's from the spec.
+variable "CACHE_BACKEND" {
+  default = ""
+}
+
+# Registry prefix of the `registry` cache; empty: none.
 variable "CACHE_REGISTRY" {
   default = ""
+}
+
+# Directory of the `local` cache (in the project).
+variable "CACHE_DIR" {
+  default = ".cache/buildx"
 }
 
 # Registry/namespace holding the upstream bases (MIRROR/python:3.11-slim); empty: pull them as the Dockerfiles name them.
@@ -65,15 +75,33 @@ function "base_mirror" {
   result = BASE_MIRROR == "" ? {} : { for image in images : image => "docker-image://${trimsuffix(BASE_MIRROR, "/")}/${image}" }
 }
 
+# Build cache per image. CACHE_BACKEND (or `sutrabuild bake --cache`) overrides the backend
+# the spec chose for each target: registry (CACHE_REGISTRY/<image>:buildcache), local
+# (CACHE_DIR/<image>, inside the project as bake's fs entitlements require), gha (one scope per
+# image, so targets never overwrite each other's cache) or none.
+function "cache_backend" {
+  params = [spec]
+  result = CACHE_BACKEND != "" ? CACHE_BACKEND : spec
+}
+
 function "cache_from" {
-  params = [image]
-  result = CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:buildcache"]
+  params = [image, spec]
+  result = (
+    cache_backend(spec) == "registry" ? (CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:buildcache"]) :
+    cache_backend(spec) == "local" ? ["type=local,src=${CACHE_DIR}/${image}"] :
+    cache_backend(spec) == "gha" ? ["type=gha,scope=${image}"] : []
+  )
 }
 
 function "cache_to" {
-  params = [image]
-  result = CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:buildcache,mode=max"]
+  params = [image, spec]
+  result = (
+    cache_backend(spec) == "registry" ? (CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:buildcache,mode=max"]) :
+    cache_backend(spec) == "local" ? ["type=local,dest=${CACHE_DIR}/${image},mode=max"] :
+    cache_backend(spec) == "gha" ? ["type=gha,scope=${image},mode=max"] : []
+  )
 }
+
 
 # Plain `docker buildx bake`.
 group "default" {
@@ -136,8 +164,8 @@ target "python-base" {
   dockerfile = "../../dockerfiles/sutra-python-base.Dockerfile"
   contexts = base_mirror(["python:3.11-slim"])
   tags       = image_tags("sutra-python-base")
-  cache-from = cache_from("sutra-python-base")
-  cache-to   = cache_to("sutra-python-base")
+  cache-from = cache_from("sutra-python-base", "registry")
+  cache-to   = cache_to("sutra-python-base", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-python-base"
     "org.opencontainers.image.description" = "Python 3.11 runtime with the common packages and the health probe"
@@ -152,8 +180,11 @@ target "python-builder" {
     "sutra-python-base" = "target:python-base"
   }
   tags       = image_tags("sutra-python-builder")
-  cache-from = cache_from("sutra-python-builder")
-  cache-to   = cache_to("sutra-python-builder")
+  cache-from = flatten([
+    cache_from("sutra-python-builder", "registry"),
+    cache_from("sutra-python-base", "registry"),
+  ])
+  cache-to   = cache_to("sutra-python-builder", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-python-builder"
     "org.opencontainers.image.description" = "Python base plus compilers for native extensions (build stages only)"
@@ -166,8 +197,8 @@ target "rust-builder" {
   dockerfile = "sutra-rust-builder.Dockerfile"
   contexts = base_mirror(["rust:1.82-slim"])
   tags       = image_tags("sutra-rust-builder")
-  cache-from = cache_from("sutra-rust-builder")
-  cache-to   = cache_to("sutra-rust-builder")
+  cache-from = cache_from("sutra-rust-builder", "registry")
+  cache-to   = cache_to("sutra-rust-builder", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-rust-builder"
     "org.opencontainers.image.description" = "Rust toolchain for building the Rust services (build stages only)"
@@ -182,8 +213,11 @@ target "rust-runtime" {
     "sutra-rust-builder" = "target:rust-builder"
   }, base_mirror(["debian:bookworm-slim"]))
   tags       = image_tags("sutra-rust-runtime")
-  cache-from = cache_from("sutra-rust-runtime")
-  cache-to   = cache_to("sutra-rust-runtime")
+  cache-from = flatten([
+    cache_from("sutra-rust-runtime", "registry"),
+    cache_from("sutra-rust-builder", "registry"),
+  ])
+  cache-to   = cache_to("sutra-rust-runtime", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-rust-runtime"
     "org.opencontainers.image.description" = "Minimal Debian runtime for the Rust services, with the health probe"
@@ -199,8 +233,12 @@ target "sutra-api" {
     "sutra-python-builder" = "target:python-builder"
   }
   tags       = image_tags("sutra-api")
-  cache-from = cache_from("sutra-api")
-  cache-to   = cache_to("sutra-api")
+  cache-from = flatten([
+    cache_from("sutra-api", "registry"),
+    cache_from("sutra-python-base", "registry"),
+    cache_from("sutra-python-builder", "registry"),
+  ])
+  cache-to   = cache_to("sutra-api", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-api"
     "org.opencontainers.image.description" = "Public REST API with JWT/argon2 authentication"
@@ -216,8 +254,12 @@ target "sutra-bulk-ingester" {
     "sutra-rust-runtime" = "target:rust-runtime"
   }
   tags       = image_tags("sutra-bulk-ingester")
-  cache-from = cache_from("sutra-bulk-ingester")
-  cache-to   = cache_to("sutra-bulk-ingester")
+  cache-from = flatten([
+    cache_from("sutra-bulk-ingester", "registry"),
+    cache_from("sutra-rust-builder", "registry"),
+    cache_from("sutra-rust-runtime", "registry"),
+  ])
+  cache-to   = cache_to("sutra-bulk-ingester", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-bulk-ingester"
     "org.opencontainers.image.description" = "Bulk line ingestion"
@@ -233,8 +275,12 @@ target "sutra-control" {
     "sutra-python-builder" = "target:python-builder"
   }
   tags       = image_tags("sutra-control")
-  cache-from = cache_from("sutra-control")
-  cache-to   = cache_to("sutra-control")
+  cache-from = flatten([
+    cache_from("sutra-control", "registry"),
+    cache_from("sutra-python-base", "registry"),
+    cache_from("sutra-python-builder", "registry"),
+  ])
+  cache-to   = cache_to("sutra-control", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-control"
     "org.opencontainers.image.description" = "Control center listing and probing the deployed services"
@@ -250,8 +296,12 @@ target "sutra-embedding-service" {
     "sutra-python-builder" = "target:python-builder"
   }
   tags       = image_tags("sutra-embedding-service")
-  cache-from = cache_from("sutra-embedding-service")
-  cache-to   = cache_to("sutra-embedding-service")
+  cache-from = flatten([
+    cache_from("sutra-embedding-service", "registry"),
+    cache_from("sutra-python-base", "registry"),
+    cache_from("sutra-python-builder", "registry"),
+  ])
+  cache-to   = cache_to("sutra-embedding-service", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-embedding-service"
     "org.opencontainers.image.description" = "Deterministic text embeddings"
@@ -267,8 +317,12 @@ target "sutra-grid-agent" {
     "sutra-rust-runtime" = "target:rust-runtime"
   }
   tags       = image_tags("sutra-grid-agent")
-  cache-from = cache_from("sutra-grid-agent")
-  cache-to   = cache_to("sutra-grid-agent")
+  cache-from = flatten([
+    cache_from("sutra-grid-agent", "registry"),
+    cache_from("sutra-rust-builder", "registry"),
+    cache_from("sutra-rust-runtime", "registry"),
+  ])
+  cache-to   = cache_to("sutra-grid-agent", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-grid-agent"
     "org.opencontainers.image.description" = "Grid worker agent"
@@ -284,8 +338,12 @@ target "sutra-grid-master" {
     "sutra-rust-runtime" = "target:rust-runtime"
   }
   tags       = image_tags("sutra-grid-master")
-  cache-from = cache_from("sutra-grid-master")
-  cache-to   = cache_to("sutra-grid-master")
+  cache-from = flatten([
+    cache_from("sutra-grid-master", "registry"),
+    cache_from("sutra-rust-builder", "registry"),
+    cache_from("sutra-rust-runtime", "registry"),
+  ])
+  cache-to   = cache_to("sutra-grid-master", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-grid-master"
     "org.opencontainers.image.description" = "Grid coordinator that agents register with"
@@ -301,8 +359,12 @@ target "sutra-hybrid" {
     "sutra-python-builder" = "target:python-builder"
   }
   tags       = image_tags("sutra-hybrid")
-  cache-from = cache_from("sutra-hybrid")
-  cache-to   = cache_to("sutra-hybrid")
+  cache-from = flatten([
+    cache_from("sutra-hybrid", "registry"),
+    cache_from("sutra-python-base", "registry"),
+    cache_from("sutra-python-builder", "registry"),
+  ])
+  cache-to   = cache_to("sutra-hybrid", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-hybrid"
     "org.opencontainers.image.description" = "Hybrid semantic and keyword search"
@@ -318,8 +380,12 @@ target "sutra-storage" {
     "sutra-rust-runtime" = "target:rust-runtime"
   }
   tags       = image_tags("sutra-storage")
-  cache-from = cache_from("sutra-storage")
-  cache-to   = cache_to("sutra-storage")
+  cache-from = flatten([
+    cache_from("sutra-storage", "registry"),
+    cache_from("sutra-rust-builder", "registry"),
+    cache_from("sutra-rust-runtime", "registry"),
+  ])
+  cache-to   = cache_to("sutra-storage", "registry")
   labels = {
     "org.opencontainers.image.title" = "sutra-storage"
     "org.opencontainers.image.description" = "Key/value storage engine with an append-only log"

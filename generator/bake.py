@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from generator import mirror, progress
+from generator import cache, mirror, progress
 from generator.errors import BuildFailed, ToolMissing, UsageError
 from generator.plan import BAKE_FILE
 
@@ -33,6 +33,7 @@ class BakeOptions:
     sets: tuple[str, ...] = ()
     builder: str | None = None
     ca_bundle: str | None = None
+    cache: str | None = None
     extra: tuple[str, ...] = ()
     # Bake variables (REGISTRY, VERSION, ...) set for this run, over the environment's.
     variables: tuple[tuple[str, str], ...] = ()
@@ -96,6 +97,9 @@ def bake_environment(root: Path, options: BakeOptions, base: Mapping[str, str]) 
         env["CREATED"] = _git(root, "log", "-1", "--format=%cI")
     if options.mirror:
         env[mirror.VARIABLE] = mirror.check_mirror(options.mirror)
+    if options.cache:
+        # A bake variable: the bake file's cache_from/cache_to read it for every target.
+        env[cache.ENV_VAR] = options.cache
     bundle = options.ca_bundle or env.get("CA_BUNDLE")
     if bundle:
         if not Path(bundle).is_file():

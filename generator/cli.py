@@ -10,8 +10,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from generator import cache, commands
 from generator import changes as changes_step
-from generator import commands
 from generator import graph as graph_step
 from generator import verify as verify_step
 from generator.bake import BakeOptions
@@ -168,6 +168,12 @@ class _PassThrough(click.Command):
     "--ca-bundle",
     envvar="CA_BUNDLE",
     help="PEM CA bundle for a TLS-intercepting proxy, passed as a build secret.",
+)
+@click.option(
+    "--cache",
+    type=click.Choice(cache.BACKENDS),
+    envvar=cache.ENV_VAR,
+    help="Build cache backend of every target, over the spec's (env CACHE_BACKEND).",
 )
 @click.option(
     "--report",

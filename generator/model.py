@@ -81,6 +81,7 @@ class Settings:
     base_mirror: str = ""
     user: User = User()
     healthcheck: HealthCheck = HealthCheck()
+    cache: str = "registry"
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Base:
     bases: tuple[str, ...] = ()
     context: str | None = None
     packages: tuple[str, ...] = ()
+    cache: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class Service:
     args: Pairs = ()
     volumes: tuple[str, ...] = ()
     size_budget_mb: int | None = None
+    cache: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ def _settings(raw: Mapping[str, Any]) -> Settings:
         base_mirror=raw.get("base_mirror", ""),
         user=User(**raw["user"]) if "user" in raw else User(),
         healthcheck=_healthcheck(HealthCheck(), raw.get("healthcheck")),
+        cache=raw.get("cache", "registry"),
     )
 
 
@@ -190,6 +194,7 @@ def _base(name: str, raw: Mapping[str, Any]) -> Base:
         bases=tuple(raw.get("bases", ())),
         context=raw.get("context"),
         packages=tuple(sorted(raw.get("packages", ()))),
+        cache=raw.get("cache"),
     )
 
 
@@ -206,6 +211,7 @@ def _service(name: str, raw: Mapping[str, Any], default_check: HealthCheck) -> S
         args=_pairs(raw.get("args")),
         volumes=tuple(raw.get("volumes", ())),
         size_budget_mb=raw.get("size_budget_mb"),
+        cache=raw.get("cache"),
     )
 
 

@@ -6,9 +6,9 @@ import posixpath
 from dataclasses import dataclass
 from typing import TypedDict
 
-from generator import GENERATED_MARKER, mirror
+from generator import GENERATED_MARKER, cache, mirror
 from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Base, Pairs, Project, Service
-from generator.resolve import Resolved, service_bases
+from generator.resolve import Resolved, base_closure, service_bases
 from generator.specs import SPEC_DIR
 
 BAKE_FILE = "docker-bake.hcl"
@@ -47,6 +47,9 @@ class Target:
     args: Pairs = ()
     # Upstream images its Dockerfile starts FROM: named contexts when BASE_MIRROR is set.
     mirrored: tuple[str, ...] = ()
+    cache: str = cache.REGISTRY
+    # (image, backend) of every cache it imports: its own, then each base's below it.
+    cache_from: Pairs = ()
 
 
 @dataclass(frozen=True)
@@ -170,8 +173,10 @@ def _target(
     description: str,
     args: Pairs = (),
     mirrored: tuple[str, ...] = (),
+    backend: str | None = None,
 ) -> Target:
     ctx = _context_dir(context)
+    own = cache.target_backend(project.settings.cache, backend)
     return Target(
         name=name,
         image=image,
@@ -181,6 +186,22 @@ def _target(
         labels=_labels(image, description),
         args=args,
         mirrored=mirrored,
+        cache=own,
+        cache_from=((image, own), *_base_caches(project, deps)),
+    )
+
+
+def _base_caches(project: Project, deps: tuple[str, ...]) -> Pairs:
+    """The caches of every base a target is built on. bake shares a base's steps between
+    the targets that use it, and BuildKit looks a shared step up only in the imports of the
+    target that reached it first: measured after `buildx prune -af`, a service importing just
+    its own cache reran its base's apt step and every step after it."""
+    return tuple(
+        (
+            base_image(project, name),
+            cache.target_backend(project.settings.cache, project.bases[name].cache),
+        )
+        for name in sorted(base_closure(project, deps))
     )
 
 
@@ -200,6 +221,7 @@ def _base_target(project: Project, base: Base) -> Target:
         base.context,
         base.bases,
         base.description,
+        backend=base.cache,
         mirrored=mirror.upstream_images(base),
     )
 
@@ -214,6 +236,7 @@ def _service_target(project: Project, service: Service) -> Target:
         deps,
         service.description,
         service.args,
+        backend=service.cache,
     )
 
 
@@ -239,7 +262,14 @@ def _variables(project: Project) -> tuple[Variable, ...]:
         ),
         Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
         Variable("PIP_INDEX_URL", "", "Package index URL, may hold credentials (a build secret)."),
-        Variable("CACHE_REGISTRY", "", "Registry prefix for shared build cache; empty: local."),
+        Variable(
+            cache.ENV_VAR,
+            "",
+            f"Build cache backend of every target ({'|'.join(cache.BACKENDS)}); "
+            "empty: each target's from the spec.",
+        ),
+        Variable("CACHE_REGISTRY", "", "Registry prefix of the `registry` cache; empty: none."),
+        Variable("CACHE_DIR", cache.LOCAL_DIR, "Directory of the `local` cache (in the project)."),
         Variable(
             mirror.VARIABLE,
             s.base_mirror,

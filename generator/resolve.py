@@ -99,7 +99,7 @@ def _base_problems(project: Project) -> Iterator[Problem]:
         for i, dep in enumerate(base.bases):
             if dep not in project.bases:
                 yield spec.problem(("bases", base.name, "bases", i), f"unknown base {dep!r}")
-            elif base.name in _base_closure(project, (dep,)):
+            elif base.name in base_closure(project, (dep,)):
                 yield spec.problem(("bases", base.name, "bases", i), f"base cycle through {dep!r}")
         yield from _template_key_problems(project, base.name)
 
@@ -203,7 +203,8 @@ def _context_problems(project: Project, root: Path) -> Iterator[Problem]:
             yield spec.problem(("services", service.name, "context"), msg)
 
 
-def _base_closure(project: Project, names: tuple[str, ...]) -> set[str]:
+def base_closure(project: Project, names: tuple[str, ...]) -> set[str]:
+    """NAMES's bases and the bases they are built on, to any depth."""
     seen: set[str] = set()
     todo = [n for n in names if n in project.bases]
     while todo:
@@ -237,13 +238,13 @@ def linked_bases(resolved: Resolved, target: str) -> tuple[str, ...]:
         direct = project.bases[target].bases
     else:  # the `bases` group: every base that another base is built on
         direct = tuple(d for b in project.bases.values() for d in b.bases)
-    return tuple(sorted(_base_closure(project, direct)))
+    return tuple(sorted(base_closure(project, direct)))
 
 
 def _resolve_edition(project: Project, edition: Edition) -> ResolvedEdition:
     services = sorted({s for e in _chain(project, edition) for s in e.services})
     direct = tuple(b for s in services for b in service_bases(project, s))
-    bases = sorted(_base_closure(project, direct))
+    bases = sorted(base_closure(project, direct))
     return ResolvedEdition(edition.name, edition.description, tuple(services), tuple(bases))
 
 

@@ -219,8 +219,10 @@ def test_variables_default_to_the_project_settings(small: Plan) -> None:
         "CREATED": "",
         "CA_BUNDLE": "",
         "PIP_INDEX_URL": "",
+        "CACHE_BACKEND": "",
         "CACHE_REGISTRY": "",
         "BASE_MIRROR": "",
+        "CACHE_DIR": ".cache/buildx",
     }
 
 
