@@ -8,9 +8,14 @@ variable "REGISTRY" {
   default = "ghcr.io/sutra-ai"
 }
 
-# Tag of every image, e.g. VERSION=1.2.3.
+# Version of every image (its label), e.g. VERSION=1.2.3.
 variable "VERSION" {
   default = "0.1.0"
+}
+
+# Tag every image is pushed as; empty: VERSION (CI jobs stage here).
+variable "TAG" {
+  default = ""
 }
 
 # Comma-separated platforms; empty builds for the builder's own. Releases build linux/amd64,linux/arm64 (`sutrabuild bake --all-platforms`).
@@ -58,6 +63,11 @@ variable "CACHE_DIR" {
   default = ".cache/buildx"
 }
 
+# Suffix of every cache name, so jobs that build apart (one per platform) never overwrite each other's cache, e.g. linux-arm64.
+variable "CACHE_SCOPE" {
+  default = ""
+}
+
 # Registry/namespace holding the upstream bases (MIRROR/python:3.11-slim); empty: pull them as the Dockerfiles name them.
 variable "BASE_MIRROR" {
   default = ""
@@ -65,7 +75,7 @@ variable "BASE_MIRROR" {
 
 function "image_tags" {
   params = [image]
-  result = ["${REGISTRY}/${image}:${VERSION}"]
+  result = ["${REGISTRY}/${image}:${TAG != "" ? TAG : VERSION}"]
 }
 
 # The upstream bases a target starts FROM, read from BASE_MIRROR through named contexts
@@ -84,21 +94,26 @@ function "cache_backend" {
   result = CACHE_BACKEND != "" ? CACHE_BACKEND : spec
 }
 
+function "scoped" {
+  params = [name]
+  result = CACHE_SCOPE == "" ? name : "${name}-${CACHE_SCOPE}"
+}
+
 function "cache_from" {
   params = [image, spec]
   result = (
-    cache_backend(spec) == "registry" ? (CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:buildcache"]) :
-    cache_backend(spec) == "local" ? ["type=local,src=${CACHE_DIR}/${image}"] :
-    cache_backend(spec) == "gha" ? ["type=gha,scope=${image}"] : []
+    cache_backend(spec) == "registry" ? (CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:${scoped("buildcache")}"]) :
+    cache_backend(spec) == "local" ? ["type=local,src=${CACHE_DIR}/${scoped(image)}"] :
+    cache_backend(spec) == "gha" ? ["type=gha,scope=${scoped(image)}"] : []
   )
 }
 
 function "cache_to" {
   params = [image, spec]
   result = (
-    cache_backend(spec) == "registry" ? (CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:buildcache,mode=max"]) :
-    cache_backend(spec) == "local" ? ["type=local,dest=${CACHE_DIR}/${image},mode=max"] :
-    cache_backend(spec) == "gha" ? ["type=gha,scope=${image},mode=max"] : []
+    cache_backend(spec) == "registry" ? (CACHE_REGISTRY == "" ? [] : ["type=registry,ref=${CACHE_REGISTRY}/${image}:${scoped("buildcache")},mode=max"]) :
+    cache_backend(spec) == "local" ? ["type=local,dest=${CACHE_DIR}/${scoped(image)},mode=max"] :
+    cache_backend(spec) == "gha" ? ["type=gha,scope=${scoped(image)},mode=max"] : []
   )
 }
 

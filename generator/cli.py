@@ -231,8 +231,12 @@ def verify(root: Path, edition: str) -> None:
 @click.option("--version", "version", help="Version tag to promote (default: the spec's).")
 @click.option("--latest", is_flag=True, help="Also point :latest at the release.")
 @click.option("--sbom", is_flag=True, help="Attach an SBOM attestation (BuildKit's scanner).")
+@click.option("--staged", is_flag=True, help="Build nothing: the staging tags exist.")
 @click.option(
-    "--staged", is_flag=True, help="Build nothing: the staging tags exist (CI merge job)."
+    "--merge",
+    is_flag=True,
+    help="Build nothing: join the platform jobs' RC-TAG-<os>-<arch> tags into RC-TAG first "
+    "(the CI merge job).",
 )
 @click.option(
     "--rc-tag", envvar="RC_TAG", help="Staging tag (default: VERSION-rc.<git short sha>)."

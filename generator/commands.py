@@ -175,16 +175,45 @@ def release(
     _edition(resolved, edition)
     revision = bake_step.bake_environment(root, bake_step.BakeOptions(), os.environ)["REVISION"]
     where = release_step.release_target(resolved.project, options, revision)
-    if not options.staged:
-        services = resolved.editions[edition].services
-        stage = release_step.stage_options(root, plan(resolved).bake, services, where, options)
-        echo(f"release {edition}: staging {where.registry}/*:{where.staging}")
-        try:
-            bake(root, edition, stage)
-        except BuildFailed as exc:
-            failure = release_step.Failure("(bake)", release_step.ANY_PLATFORM, str(exc))
-            raise release_step.ReleaseFailed(edition, where.staging, [failure]) from None
+    if options.merge:
+        _merge(root, resolved, edition, where, echo)
+    elif not options.staged:
+        _stage(root, resolved, edition, where, options, echo)
     return release_step.verify_and_promote(resolved, edition, where, echo)
+
+
+def _stage(
+    root: Path,
+    resolved: Resolved,
+    edition: str,
+    where: release_step.Target,
+    options: release_step.ReleaseOptions,
+    echo: Callable[[str], None],
+) -> None:
+    services = resolved.editions[edition].services
+    stage = release_step.stage_options(root, plan(resolved).bake, services, where, options)
+    echo(f"release {edition}: staging {where.registry}/*:{where.staging}")
+    try:
+        bake(root, edition, stage)
+    except BuildFailed as exc:
+        failure = release_step.Failure("(bake)", release_step.ANY_PLATFORM, str(exc))
+        raise release_step.ReleaseFailed(edition, where.staging, [failure]) from None
+
+
+def _merge(
+    root: Path,
+    resolved: Resolved,
+    edition: str,
+    where: release_step.Target,
+    echo: Callable[[str], None],
+) -> None:
+    """The CI merge job: one index per image from the platform jobs' staging tags."""
+    platforms = resolved.project.settings.platforms
+    echo(f"release {edition}: merging {where.staging}-<platform> for {', '.join(platforms)}")
+    services = resolved.editions[edition].services
+    failures = release_step.merge_platforms(root, plan(resolved).bake, services, where, platforms)
+    if failures:
+        raise release_step.ReleaseFailed(edition, where.staging, failures)
 
 
 def promote(

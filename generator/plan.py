@@ -244,7 +244,8 @@ def _variables(project: Project) -> tuple[Variable, ...]:
     s = project.settings
     return (
         Variable("REGISTRY", s.registry, "Registry and namespace every tag starts with."),
-        Variable("VERSION", s.version, "Tag of every image, e.g. VERSION=1.2.3."),
+        Variable("VERSION", s.version, "Version of every image (its label), e.g. VERSION=1.2.3."),
+        Variable("TAG", "", "Tag every image is pushed as; empty: VERSION (CI jobs stage here)."),
         Variable(
             "PLATFORMS",
             "",
@@ -270,6 +271,12 @@ def _variables(project: Project) -> tuple[Variable, ...]:
         ),
         Variable("CACHE_REGISTRY", "", "Registry prefix of the `registry` cache; empty: none."),
         Variable("CACHE_DIR", cache.LOCAL_DIR, "Directory of the `local` cache (in the project)."),
+        Variable(
+            "CACHE_SCOPE",
+            "",
+            "Suffix of every cache name, so jobs that build apart (one per platform) never "
+            "overwrite each other's cache, e.g. linux-arm64.",
+        ),
         Variable(
             mirror.VARIABLE,
             s.base_mirror,

@@ -4,7 +4,7 @@ client of our own, so credentials and TLS settings are the ones docker already u
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,3 +75,11 @@ def inspect(ref: str) -> Index | None:
 def point(tag: str, source: str, digest: str) -> None:
     """Make `tag` point at `digest` (of source's repository): the same index, not a copy."""
     engine.docker("buildx", "imagetools", "create", "--tag", tag, pinned(source, digest))
+
+
+def merge(tag: str, sources: Iterable[str], annotations: Iterable[str] = ()) -> None:
+    """Make `tag` one index of every manifest the sources hold (each source pinned by digest):
+    how per-platform CI jobs become one multi-platform image. Index annotations stick only to
+    an OCI index, which provenance attestations make; a Docker manifest list drops them."""
+    notes = [arg for note in annotations for arg in ("--annotation", note)]
+    engine.docker("buildx", "imagetools", "create", "--tag", tag, *notes, *sources)

@@ -36,6 +36,7 @@ class ReleaseOptions:
     latest: bool = False
     sbom: bool = False
     staged: bool = False
+    merge: bool = False
     rc_tag: str | None = None
     ca_bundle: str | None = None
     extra: tuple[str, ...] = ()
@@ -160,6 +161,36 @@ def stage_options(
         extra=(*attest, *options.extra),
         variables=(("REGISTRY", where.registry), ("VERSION", where.version)),
     )
+
+
+def platform_tag(staging: str, platform: str) -> str:
+    """The tag one platform's CI job pushes: VERSION-rc.<sha>-linux-arm64."""
+    return f"{staging}-{platform.replace('/', '-')}"
+
+
+def merge_platforms(
+    root: Path, plan: BakePlan, services: Iterable[str], where: Target, platforms: Iterable[str]
+) -> list[Failure]:
+    """Join each image's per-platform staging tags into its staging index, by digest, with
+    the index annotations a one-bake release gives; a failure for every tag that is missing."""
+    env = bake_environment(root, BakeOptions(), os.environ)
+    failures: list[Failure] = []
+    for service in services:
+        notes = index_annotations(plan, service, env, where.version)
+        failures += _merge_one(service, where, tuple(platforms), notes)
+    return failures
+
+
+def _merge_one(
+    service: str, where: Target, platforms: tuple[str, ...], notes: list[str]
+) -> list[Failure]:
+    tags = {p: platform_tag(where.staging, p) for p in platforms}
+    found = {p: registry.inspect(where.ref(service, tag)) for p, tag in tags.items()}
+    missing = [Failure(service, p, f"{tags[p]}: no such tag") for p, i in found.items() if not i]
+    if not missing:
+        sources = [registry.pinned(i.ref, i.digest) for i in found.values() if i]
+        registry.merge(where.ref(service, where.staging), sources, notes)
+    return missing
 
 
 def inspect_staged(

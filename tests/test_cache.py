@@ -95,16 +95,20 @@ def _printed(root: Path, env: dict[str, str]) -> dict[str, dict[str, object]]:
     return targets
 
 
-def _expected(backend: str, image: str, cache_registry: str) -> tuple[list[str], list[str]]:
+def _expected(
+    backend: str, image: str, cache_registry: str, scope: str
+) -> tuple[list[str], list[str]]:
     """What each backend means, written out independently of the bake file's functions."""
+    suffix = f"-{scope}" if scope else ""
     if backend == cache.REGISTRY:
-        ref = f"type=registry,ref={cache_registry}/{image}:buildcache"
+        ref = f"type=registry,ref={cache_registry}/{image}:buildcache{suffix}"
         return [ref], [ref + ",mode=max"]
     if backend == cache.LOCAL:
-        path = f"{cache.LOCAL_DIR}/{image}"
+        path = f"{cache.LOCAL_DIR}/{image}{suffix}"
         return [f"type=local,src={path}"], [f"type=local,dest={path},mode=max"]
     if backend == cache.GHA:
-        return [f"type=gha,scope={image}"], [f"type=gha,scope={image},mode=max"]
+        name = f"{image}{suffix}"
+        return [f"type=gha,scope={name}"], [f"type=gha,scope={name},mode=max"]
     return [], []
 
 
@@ -113,21 +117,26 @@ def _entry(spec: str) -> dict[str, str]:
 
 
 @needs_buildx
+@pytest.mark.parametrize("scope", ["", "linux-arm64"])
 @pytest.mark.parametrize("override", ["", *cache.BACKENDS])
-def test_bake_file_spells_out_each_backend(tmp_path: Path, override: str) -> None:
+def test_bake_file_spells_out_each_backend(tmp_path: Path, override: str, scope: str) -> None:
     """`bake --print` (bake's own evaluation of the generated functions) gives, per target,
     the cache-from/cache-to each backend means for the target's image."""
     root = make_minimal_project(tmp_path, {"editions/project.yaml": OVERRIDES})
     commands.render(root)
-    env = {cache.ENV_VAR: override, "CACHE_REGISTRY": "localhost:5000/ci-cache"}
+    env = {
+        cache.ENV_VAR: override,
+        "CACHE_REGISTRY": "localhost:5000/ci-cache",
+        "CACHE_SCOPE": scope,
+    }
     printed = _printed(root, env)
     for target in plan(commands.load(root)).bake.targets:
         got = printed[target.name]
-        _, want_to = _expected(override or target.cache, target.image, env["CACHE_REGISTRY"])
+        _, want_to = _expected(override or target.cache, target.image, env["CACHE_REGISTRY"], scope)
         want_from = [
             entry
             for image, backend in target.cache_from
-            for entry in _expected(override or backend, image, env["CACHE_REGISTRY"])[0]
+            for entry in _expected(override or backend, image, env["CACHE_REGISTRY"], scope)[0]
         ]
         assert got.get("cache-from", []) == [_entry(e) for e in want_from], target.name
         assert got.get("cache-to", []) == [_entry(e) for e in want_to], target.name

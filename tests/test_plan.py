@@ -213,6 +213,7 @@ def test_variables_default_to_the_project_settings(small: Plan) -> None:
     assert {v.name: v.default for v in small.bake.variables} == {
         "REGISTRY": "ghcr.io/sutra-ai",
         "VERSION": "0.1.0",
+        "TAG": "",
         "PLATFORMS": "",
         "REVISION": "",
         "SOURCE_DATE_EPOCH": "0",
@@ -223,6 +224,7 @@ def test_variables_default_to_the_project_settings(small: Plan) -> None:
         "CACHE_REGISTRY": "",
         "BASE_MIRROR": "",
         "CACHE_DIR": ".cache/buildx",
+        "CACHE_SCOPE": "",
     }
 
 

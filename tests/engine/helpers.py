@@ -66,3 +66,17 @@ def image_content(ref: str) -> str | None:
     fmt = "{{json .RootFS.Layers}} {{json .Config}}"
     proc = run("docker", "image", "inspect", "--format", fmt, ref, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def remove_local(prefix: str) -> None:
+    """Drop what this run left in the shared engine: staging tags (the docker driver keeps
+    what it pushes) and the images verify pulled by digest. The registry keeps its copies."""
+    fmt = "{{.Repository}} {{.Tag}} {{.Digest}}"
+    listing = run("docker", "image", "ls", "--digests", "--format", fmt, check=False).stdout
+    refs = [
+        f"{repo}:{tag}" if tag != "<none>" else f"{repo}@{digest}"
+        for repo, tag, digest in (line.split() for line in listing.splitlines())
+        if repo.startswith(prefix + "/")
+    ]
+    if refs:
+        run("docker", "image", "rm", *refs, check=False)

@@ -20,7 +20,7 @@ from generator.plan import plan
 from generator.release import ReleaseOptions
 from generator.resolve import Resolved
 from tests.engine.conftest import LOCAL_REGISTRY
-from tests.engine.helpers import REPO, SUTRABUILD, run
+from tests.engine.helpers import REPO, SUTRABUILD, remove_local, run
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -98,21 +98,7 @@ def released(
     code, out = _release(good, prefix, f"{VERSION}-rc.good", "--latest")
     assert code == 0, out
     yield prefix, good, _project(tmp, base, broken=True)
-    _remove_local(prefix)
-
-
-def _remove_local(prefix: str) -> None:
-    """Drop what this run left in the shared engine: staging tags (the docker driver keeps
-    what it pushes) and the images verify pulled by digest. The registry keeps its copies."""
-    fmt = "{{.Repository}} {{.Tag}} {{.Digest}}"
-    listing = run("docker", "image", "ls", "--digests", "--format", fmt, check=False).stdout
-    refs = [
-        f"{repo}:{tag}" if tag != "<none>" else f"{repo}@{digest}"
-        for repo, tag, digest in (line.split() for line in listing.splitlines())
-        if repo.startswith(prefix + "/")
-    ]
-    if refs:
-        run("docker", "image", "rm", *refs, check=False)
+    remove_local(prefix)
 
 
 def test_good_release_promotes_the_staged_indexes(
