@@ -77,6 +77,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint --config .hadolint.yaml dockerfiles/*.Dockerfile
 	$(BIN)/mypy
 	$(BIN)/shellcheck -x scripts/*.sh .ci/run
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/render_speed.py

@@ -23,6 +23,7 @@ from generator.plan import plan
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases, resolve
 from generator.schema import check_all
 from generator.specs import parse_all
+from generator.workflows import workflow_plans
 
 
 def load(root: Path) -> Resolved:
@@ -38,7 +39,8 @@ def load(root: Path) -> Resolved:
 
 def rendered(root: Path) -> dict[str, str]:
     """Every generated file for the project at root, rendered in memory."""
-    return dict(render_step.render_all(plan(load(root))))
+    resolved = load(root)
+    return dict(render_step.render_all(plan(resolved), workflow_plans(resolved)))
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def _pending(root: Path) -> tuple[list[write_step.Change], int]:
     README.md counts as one when it has graph markers; only the text between them changes.
     """
     resolved = load(root)
-    files = dict(render_step.render_all(plan(resolved)))
+    files = dict(render_step.render_all(plan(resolved), workflow_plans(resolved)))
     pending = write_step.changes(root, files)
     readme = write_step.read_text(root / graph_step.README)
     fresh = None if readme is None else graph_step.update_readme(readme, resolved)

@@ -163,9 +163,14 @@ def stage_options(
     )
 
 
+def platform_slug(platform: str) -> str:
+    """A platform as a tag or cache-scope part: linux/arm64/v8 -> linux-arm64-v8."""
+    return platform.replace("/", "-")
+
+
 def platform_tag(staging: str, platform: str) -> str:
     """The tag one platform's CI job pushes: VERSION-rc.<sha>-linux-arm64."""
-    return f"{staging}-{platform.replace('/', '-')}"
+    return f"{staging}-{platform_slug(platform)}"
 
 
 def merge_platforms(

@@ -13,6 +13,7 @@ import jinja2
 from generator import memo
 from generator.errors import GeneratorError, RenderError
 from generator.plan import DockerfilePlan, Plan
+from generator.workflows import Workflow
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 # A Dockerfile instruction ends at a newline, and a quoted value has no escape for one or for
@@ -61,6 +62,18 @@ def dockerfile_value(value: object) -> str:
     return '"' + text + '"'
 
 
+def yaml_scalar(value: object) -> str:
+    """A YAML scalar that reads back as exactly this value: JSON's string and boolean
+    literals are YAML flow scalars, and JSON escapes every character YAML would act on."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def github_expression(expression: str) -> str:
+    """`${{ expression }}` for a workflow: Jinja2 reads `{{` itself, so templates name the
+    expression and this filter wraps it."""
+    return "${{ " + expression + " }}"
+
+
 def comment(value: object) -> str:
     """Text for a `#` comment, on one line whatever it holds: a line break would let the rest
     out of the comment. Comments are never parsed back, so a space stands in for it."""
@@ -85,6 +98,8 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         exec_form=exec_form,
         dockerfile_value=dockerfile_value,
         comment=comment,
+        yaml=yaml_scalar,
+        gha=github_expression,
     )
     return env
 
@@ -107,9 +122,10 @@ def render_dockerfile(df: DockerfilePlan) -> dict[str, str]:
     }
 
 
-def render_all(plan: Plan) -> Mapping[str, str]:
+def render_all(plan: Plan, workflows: Iterable[Workflow] = ()) -> Mapping[str, str]:
     """Every generated file, path -> content, in path order."""
     files = {plan.bake.path: _render("docker-bake.hcl.j2", bake=plan.bake)}
     for df in plan.dockerfiles:
         files.update(render_dockerfile(df))
+    files.update({w.path: _render(w.template, w=w) for w in workflows})
     return dict(sorted(files.items()))

@@ -13,6 +13,7 @@ from pathlib import Path
 from generator import GENERATED_MARKER
 from generator.errors import OutputClashError
 from generator.plan import BAKE_FILE, DOCKERFILE_DIR
+from generator.workflows import WORKFLOW_DIR
 
 # Temp files carry their writer's pid, so a render can tell a concurrent render's file
 # (keep) from one a killed render left behind (remove).
@@ -60,7 +61,11 @@ def read_text(path: Path) -> str | None:
 
 
 def _generated_on_disk(root: Path) -> set[str]:
-    candidates = [root / BAKE_FILE, *sorted((root / DOCKERFILE_DIR).glob("*"))]
+    candidates = [
+        root / BAKE_FILE,
+        *sorted((root / DOCKERFILE_DIR).glob("*")),
+        *sorted((root / WORKFLOW_DIR).glob("*.yml")),
+    ]
     found = set()
     for path in (p for p in candidates if not _TEMP.match(p.name)):
         if path.is_file() and not path.is_symlink() and is_generated(_read(path) or ""):
@@ -122,7 +127,7 @@ def _alive(pid: int) -> bool:
 
 def remove_stale_temp_files(root: Path) -> None:
     """Delete temp files of renders that died before their rename."""
-    for folder in (root, root / DOCKERFILE_DIR):
+    for folder in (root, root / DOCKERFILE_DIR, root / WORKFLOW_DIR):
         for path in folder.glob(".*.tmp") if folder.is_dir() else ():
             match = _TEMP.match(path.name)
             if match and not _alive(int(match.group(1))):

@@ -162,8 +162,11 @@ def tree_state(root: Path) -> TreeState:
     return state
 
 
-def read_tree(root: Path, rel_dirs: tuple[str, ...] = ("dockerfiles",)) -> dict[str, bytes]:
-    """The generated outputs on disk: docker-bake.hcl and every file under dockerfiles/."""
+def read_tree(
+    root: Path, rel_dirs: tuple[str, ...] = ("dockerfiles", ".github/workflows")
+) -> dict[str, bytes]:
+    """The generated outputs on disk: docker-bake.hcl and every file under dockerfiles/ and
+    .github/workflows/."""
     out = {}
     bake = root / "docker-bake.hcl"
     if bake.exists():

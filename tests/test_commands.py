@@ -26,7 +26,8 @@ EDITIONS = {
     "editions/simple.yaml": "services: [api]\n",
     "editions/full.yaml": "extends: simple\nservices: [store]\n",
 }
-OUTPUT_COUNT = 13  # docker-bake.hcl + a Dockerfile and a .dockerignore for 4 bases, 2 services
+# docker-bake.hcl, the two workflows, and a Dockerfile and a .dockerignore per base and service.
+OUTPUT_COUNT = 3 + 2 * (4 + 2)
 BAKE_ARGS = ["buildx", "bake", "--file", "docker-bake.hcl"]
 
 pytestmark = pytest.mark.usefixtures("clean_bake_env")
@@ -59,7 +60,8 @@ def test_check_of_an_unrendered_tree_fails_with_a_diff_and_writes_nothing(root: 
     with pytest.raises(CheckFailed) as info:
         commands.check(root)
     message = str(info.value)
-    assert message.startswith("--- /dev/null\n+++ b/docker-bake.hcl\n")
+    first = next(iter(commands.rendered(root)))
+    assert message.startswith(f"--- /dev/null\n+++ b/{first}\n")
     names = ", ".join(commands.rendered(root))
     assert message.endswith(f"generated files are out of date: {names}\nrun `make render`")
     assert info.value.exit_code == 1

@@ -16,6 +16,7 @@ from generator import GENERATED_MARKER, commands
 from generator.errors import GeneratorError, RenderError
 from generator.plan import BAKE_FILE, base_image, dockerfile_path
 from generator.render import comment, dockerfile_value, exec_form, hcl_list, hcl_string
+from generator.workflows import workflow_plans
 from tests.conftest import (
     PRINTABLE,
     REPO_ROOT,
@@ -209,10 +210,12 @@ def test_exec_form_is_a_json_array_of_the_same_strings(values: list[str]) -> Non
 # --- the real specs ---------------------------------------------------------------------------
 
 
-def test_real_outputs_are_one_dockerfile_and_dockerignore_per_image(real: dict[str, str]) -> None:
+def test_real_outputs_are_the_workflows_the_bake_file_and_a_dockerfile_pair_per_image(
+    real: dict[str, str],
+) -> None:
     project = commands.load(REPO_ROOT).project
     images = [*(base_image(project, b) for b in project.bases), *project.services]
-    expected = [BAKE_FILE]
+    expected = [BAKE_FILE, *(w.path for w in workflow_plans(commands.load(REPO_ROOT)))]
     for image in images:
         expected += [dockerfile_path(image), dockerfile_path(image) + ".dockerignore"]
     assert list(real) == sorted(expected)

@@ -233,7 +233,7 @@ KILLER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("kill_at", [1, 6], ids=["bake-file", "a-dockerfile"])
+@pytest.mark.parametrize("kill_at", [1, 6], ids=["first-output", "a-later-output"])
 def test_killed_render_never_leaves_a_truncated_file_and_the_next_render_heals(
     tmp_path: Path, kill_at: int
 ) -> None:
