@@ -102,7 +102,7 @@ def _render(template: str, **values: object) -> str:
 def render_dockerfile(df: DockerfilePlan) -> dict[str, str]:
     """A Dockerfile and its .dockerignore."""
     return {
-        df.path: _render(f"{df.template}.Dockerfile.j2", df=df),
+        df.path: _render(df.template, df=df),
         df.dockerignore_path: _render("dockerignore.j2", df=df),
     }
 
