@@ -87,6 +87,8 @@ class Service:
     args: Pairs = ()
     volumes: tuple[str, ...] = ()
     size_budget_mb: int | None = None
+    packages: tuple[str, ...] = ()
+    build_packages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ def _service(name: str, raw: Mapping[str, Any], default_check: HealthCheck) -> S
         args=_pairs(raw.get("args")),
         volumes=tuple(raw.get("volumes", ())),
         size_budget_mb=raw.get("size_budget_mb"),
+        packages=tuple(sorted(raw.get("packages", ()))),
+        build_packages=tuple(sorted(raw.get("build_packages", ()))),
     )
 
 

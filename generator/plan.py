@@ -122,6 +122,9 @@ class ServiceDockerfile(DockerfilePlan):
     command: tuple[str, ...]
     volumes: tuple[str, ...]
     healthcheck: HealthcheckPlan
+    # Debian packages for the runtime stage, and for the build stage only.
+    packages: tuple[str, ...] = ()
+    build_packages: tuple[str, ...] = ()
 
     @property
     def named_contexts(self) -> frozenset[str]:
@@ -321,6 +324,8 @@ def _service_dockerfile(project: Project, service: Service) -> ServiceDockerfile
         command=service.command or _default_command(service),
         volumes=service.volumes,
         healthcheck=_healthcheck(service),
+        packages=service.packages,
+        build_packages=service.build_packages,
         context_allow=load_stacks()[service.stack].context_files,
         **_user_fields(project),
     )

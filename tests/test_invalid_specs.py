@@ -273,6 +273,20 @@ CASES = [
     ),
     # --- bases and stacks ----------------------------------------------------------------------
     case(
+        "service-package-invalid",
+        {
+            P: project_with(
+                "    port: 8000\n", "    port: 8000\n    packages: [libgomp1, 'x; rm']\n"
+            )
+        },
+        f"{P}:32: $.services.api.packages[1]: 'x; rm' is not a Debian package name",
+    ),
+    case(
+        "service-build-package-not-a-list",
+        {P: project_with("    port: 8000\n", "    port: 8000\n    build_packages: gcc\n")},
+        f"{P}:32: $.services.api.build_packages: 'gcc' is not of type 'array'",
+    ),
+    case(
         "stack-without-folder",
         {P: project_with("  rust: {builder", "  go: {builder")},
         f"{P}:10: $.stacks.go: no folder templates/stacks/go/ with a stack.yaml "
