@@ -44,6 +44,8 @@ class StackManifest:
     context_files: tuple[str, ...]
     command: tuple[str, ...]
     base_templates: Mapping[str, TemplateNeeds]
+    forbidden_tools: tuple[str, ...] = ()
+    build_caches: tuple[str, ...] = ()
 
     def default_command(self, service: str) -> tuple[str, ...]:
         """The CMD of a service that sets none; `{name}` stands for the service."""
@@ -92,6 +94,8 @@ def _manifest(root: Path, name: str) -> tuple[StackManifest | None, list[Problem
             tuple(raw["context_files"]),
             tuple(raw["command"]),
             MappingProxyType(bases),
+            tuple(raw.get("forbidden_tools", ())),
+            tuple(raw.get("build_caches", ())),
         ),
         [],
     )
@@ -117,3 +121,13 @@ def base_templates() -> Mapping[str, TemplateNeeds]:
     for stack in load_stacks().values():
         found.update(stack.base_templates)
     return MappingProxyType(dict(sorted(found.items())))
+
+
+def forbidden_tools() -> tuple[str, ...]:
+    """Every stack's build tools that must not reach a runtime image, in stack order."""
+    return tuple(dict.fromkeys(t for s in load_stacks().values() for t in s.forbidden_tools))
+
+
+def build_caches() -> tuple[str, ...]:
+    """Every stack's package-manager caches that must not reach a runtime image."""
+    return tuple(dict.fromkeys(c for s in load_stacks().values() for c in s.build_caches))
