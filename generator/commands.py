@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import bake as bake_step
-from generator import engine
+from generator import engine, stacks
 from generator import graph as graph_step
 from generator import render as render_step
 from generator import report as report_step
@@ -27,6 +27,7 @@ def load(root: Path) -> Resolved:
     """Load, validate and resolve every spec under root/editions."""
     # YAML problems of one file and schema problems of the others are reported together;
     # checks across files need every file valid first.
+    stacks.use_project(root)
     specs, problems = parse_all(root)
     problems += check_all(specs)
     if problems:

@@ -101,18 +101,41 @@ def _manifest(root: Path, name: str) -> tuple[StackManifest | None, list[Problem
     )
 
 
+# The project being processed may ship its own templates/ (stack folders beside its specs);
+# they come first, then sutrabuild's own. Set by use_project() when the specs are loaded.
+_project_templates: list[Path] = []
+
+
+def use_project(root: Path) -> None:
+    """Look for stacks and templates in root/templates/ too (before sutrabuild's own)."""
+    own = (root / "templates").resolve()
+    _project_templates[:] = [own] if own.is_dir() and own != TEMPLATE_DIR else []
+
+
+def template_dirs() -> tuple[Path, ...]:
+    """Where templates are looked up, first match wins."""
+    return (*_project_templates, TEMPLATE_DIR)
+
+
 @cache
-def load_stacks(root: Path = TEMPLATE_DIR) -> Mapping[str, StackManifest]:
-    """Every stack under root/stacks/, by folder name; raise SpecError for a bad manifest."""
-    stacks, problems = {}, []
-    for path in sorted((root / STACKS_DIR).glob(f"*/{MANIFEST}")):
-        manifest, found = _manifest(root, path.parent.name)
-        problems += found
-        if manifest is not None:
-            stacks[manifest.name] = manifest
+def _load(dirs: tuple[Path, ...]) -> Mapping[str, StackManifest]:
+    stacks: dict[str, StackManifest] = {}
+    problems: list[Problem] = []
+    for root in reversed(dirs):
+        for path in sorted((root / STACKS_DIR).glob(f"*/{MANIFEST}")):
+            manifest, found = _manifest(root, path.parent.name)
+            problems += found
+            if manifest is not None:
+                stacks[manifest.name] = manifest
     if problems:
         raise SpecError(problems)
-    return MappingProxyType(stacks)
+    return MappingProxyType(dict(sorted(stacks.items())))
+
+
+def load_stacks() -> Mapping[str, StackManifest]:
+    """Every stack folder (templates/stacks/<name>/ with a stack.yaml), by name; a project's
+    own folder of the same name replaces sutrabuild's. Raise SpecError for a bad manifest."""
+    return _load(template_dirs())
 
 
 def base_templates() -> Mapping[str, TemplateNeeds]:

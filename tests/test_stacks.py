@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from generator import commands
 from generator.stacks import load_stacks
-from tests.conftest import REPO_ROOT, make_minimal_project, project_with
+from tests.conftest import REPO_ROOT, invoke, make_minimal_project, project_with
 
 STACK_DIR = REPO_ROOT / "templates" / "stacks"
 
@@ -45,3 +48,30 @@ def test_packages_go_to_the_runtime_stage_and_build_packages_to_the_build_stage(
 def test_no_packages_render_no_apt_step(tmp_path: Path) -> None:
     text = _render_api(tmp_path, "")
     assert "apt-get" not in text
+
+
+def test_a_copied_stack_folder_is_a_new_stack_without_generator_changes(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = make_minimal_project(tmp_path)
+    shutil.copytree(STACK_DIR / "python", root / "templates" / "stacks" / "snake")
+    spec = (root / "editions" / "project.yaml").read_text()
+    spec = spec.replace(
+        "stacks:\n", "stacks:\n  snake: {builder: python-builder, runtime: python-base}\n"
+    )
+    spec = spec.replace("  api:\n    stack: python\n", "  api:\n    stack: snake\n")
+    (root / "editions" / "project.yaml").write_text(spec)
+    for args in (["render"], ["check"], ["bake", "simple", "--print"]):
+        result = invoke(args[0], "-C", str(root), *args[1:])
+        assert result.exit_code == 0, (args, result.output)
+    # bake --print writes the resolved bake file (from the real buildx) to the terminal.
+    assert '"api"' in result.output + capfd.readouterr().out
+    dockerfile = (root / "dockerfiles" / "api.Dockerfile").read_text()
+    assert dockerfile.splitlines()[1:] == _python_service_lines(tmp_path / "plain")
+
+
+def _python_service_lines(root: Path) -> list[str]:
+    """The same service on the python stack: a copied stack renders the same Dockerfile."""
+    make_minimal_project(root)
+    commands.render(root)
+    return (root / "dockerfiles" / "api.Dockerfile").read_text().splitlines()[1:]
