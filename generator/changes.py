@@ -146,7 +146,7 @@ def _file_reasons(root: Path, resolved: Resolved, changes: Changes) -> Iterator[
     contexts.update({s.name: s.context for s in project.services.values()})
     by_path = {df.path: df for df in dockerfile_plans(project)}
     for name, df in _plans_by_target(resolved, by_path).items():
-        templates = template_files(root, f"{df.template}.Dockerfile.j2")
+        templates = template_files(root, df.template)
         for path in changes.files:
             if path in (df.path, df.dockerignore_path):
                 yield name, f"Dockerfile {path}"

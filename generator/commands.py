@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator import bake as bake_step
 from generator import changes as changes_step
-from generator import engine
+from generator import engine, stacks
 from generator import graph as graph_step
 from generator import release as release_step
 from generator import render as render_step
@@ -30,6 +30,7 @@ def load(root: Path) -> Resolved:
     """Load, validate and resolve every spec under root/editions."""
     # YAML problems of one file and schema problems of the others are reported together;
     # checks across files need every file valid first.
+    stacks.use_project(root)
     specs, problems = parse_all(root)
     problems += check_all(specs)
     if problems:

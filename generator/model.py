@@ -14,37 +14,6 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class TemplateNeeds:
-    """What a base template reads from its spec, and the files its build context must hold."""
-
-    uses: frozenset[str]
-    requires: frozenset[str]
-    context_files: tuple[str, ...] = ()
-
-
-# One table for everything that depends on a template or a stack: validation checks the
-# keys and files, plan turns context_files into the .dockerignore allowlist.
-BASE_TEMPLATES = {
-    "python-base": TemplateNeeds(
-        frozenset({"from", "context"}),
-        frozenset({"from", "context"}),
-        ("requirements.txt", "sutra-healthcheck"),
-    ),
-    "python-builder": TemplateNeeds(frozenset({"bases", "packages"}), frozenset({"bases"})),
-    "rust-builder": TemplateNeeds(frozenset({"from"}), frozenset({"from"})),
-    "rust-runtime": TemplateNeeds(
-        frozenset({"from", "context", "bases", "packages"}),
-        frozenset({"from", "context", "bases"}),
-        ("Cargo.toml", "Cargo.lock", "src/"),
-    ),
-}
-STACK_CONTEXT_FILES = {
-    "python": ("requirements.txt", "app/"),
-    "rust": ("Cargo.toml", "Cargo.lock", "src/"),
-}
-
-
-@dataclass(frozen=True)
 class HealthCheck:
     """HEALTHCHECK options and the HTTP path the probe asks for."""
 
@@ -123,6 +92,8 @@ class Service:
     volumes: tuple[str, ...] = ()
     size_budget_mb: int | None = None
     cache: str | None = None
+    packages: tuple[str, ...] = ()
+    build_packages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +183,8 @@ def _service(name: str, raw: Mapping[str, Any], default_check: HealthCheck) -> S
         volumes=tuple(raw.get("volumes", ())),
         size_budget_mb=raw.get("size_budget_mb"),
         cache=raw.get("cache"),
+        packages=tuple(sorted(raw.get("packages", ()))),
+        build_packages=tuple(sorted(raw.get("build_packages", ()))),
     )
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from generator import GENERATED_MARKER, cache, mirror
-from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Base, Pairs, Project, Service
+from generator.model import Base, Pairs, Project, Service
 from generator.resolve import Resolved, base_closure, service_bases
 from generator.specs import SPEC_DIR
+from generator.stacks import base_templates, load_stacks
 
 BAKE_FILE = "docker-bake.hcl"
 DOCKERFILE_DIR = "dockerfiles"
@@ -126,6 +127,9 @@ class ServiceDockerfile(DockerfilePlan):
     command: tuple[str, ...]
     volumes: tuple[str, ...]
     healthcheck: HealthcheckPlan
+    # Debian packages for the runtime stage, and for the build stage only.
+    packages: tuple[str, ...] = ()
+    build_packages: tuple[str, ...] = ()
 
     @property
     def named_contexts(self) -> frozenset[str]:
@@ -330,7 +334,7 @@ def _healthcheck(service: Service) -> HealthcheckPlan:
 
 
 def _default_command(service: Service) -> tuple[str, ...]:
-    return ("python", "-m", "app") if service.stack == "python" else (service.name,)
+    return load_stacks()[service.stack].default_command(service.name)
 
 
 class _UserFields(TypedDict):
@@ -350,14 +354,14 @@ def _base_dockerfile(project: Project, base: Base) -> BaseDockerfile:
     # Validation allows `bases` with `from` only where a template has a build stage.
     return BaseDockerfile(
         path=dockerfile_path(image),
-        template=base.template,
+        template=base_templates()[base.template].path,
         header=header(f"{SPEC_DIR}/project.yaml", f"base {base.name}"),
         name=image,
         from_image=base.from_image,
         from_base=None if base.from_image else first,
         build_stage_base=first if base.from_image else None,
         packages=base.packages,
-        context_allow=BASE_TEMPLATES[base.template].context_files,
+        context_allow=base_templates()[base.template].context_files,
         **_user_fields(project),
     )
 
@@ -366,7 +370,7 @@ def _service_dockerfile(project: Project, service: Service) -> ServiceDockerfile
     builder, runtime = service_bases(project, service.name)
     return ServiceDockerfile(
         path=dockerfile_path(service.name),
-        template=f"{service.stack}-service",
+        template=load_stacks()[service.stack].service_template,
         header=header(f"{SPEC_DIR}/project.yaml", f"service {service.name}"),
         name=service.name,
         builder=base_image(project, builder),
@@ -377,7 +381,9 @@ def _service_dockerfile(project: Project, service: Service) -> ServiceDockerfile
         command=service.command or _default_command(service),
         volumes=service.volumes,
         healthcheck=_healthcheck(service),
-        context_allow=STACK_CONTEXT_FILES[service.stack],
+        packages=service.packages,
+        build_packages=service.build_packages,
+        context_allow=load_stacks()[service.stack].context_files,
         **_user_fields(project),
     )
 

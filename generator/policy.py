@@ -8,8 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-BUILD_TOOLS = ("gcc", "cc", "g++", "make", "cargo", "rustc")
-BUILD_CACHES = ("/root/.cache", "/root/.cargo/registry", "/usr/local/cargo/registry")
+from generator.stacks import build_caches, forbidden_tools
+
+# C toolchain and the common cache folder for every image; each stack's stack.yaml adds its
+# own build tools and package-manager caches.
+BUILD_TOOLS = ("gcc", "cc", "g++", "make", *forbidden_tools())
+BUILD_CACHES = ("/root/.cache", *build_caches())
 # What `apt-get update`/`install` leave unless a step cleans up: package caches and lists.
 APT_CACHES = ("/var/cache/apt/*.bin", "/var/cache/apt/archives/*.deb")
 APT_LISTS = "/var/lib/apt/lists"

@@ -13,6 +13,7 @@ import jinja2
 from generator import memo
 from generator.errors import GeneratorError, RenderError
 from generator.plan import DockerfilePlan, Plan
+from generator.stacks import template_dirs
 from generator.workflows import Workflow
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -81,10 +82,10 @@ def comment(value: object) -> str:
 
 
 @cache
-def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
-    """The Jinja2 environment every generated file is rendered with."""
+def environment(template_dirs: tuple[Path, ...] = (TEMPLATE_DIR,)) -> jinja2.Environment:
+    """The Jinja2 environment every generated file is rendered with (first dir wins)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -106,7 +107,7 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
 
 def _render(template: str, **values: object) -> str:
     try:
-        return environment().get_template(template).render(**values)
+        return environment(template_dirs()).get_template(template).render(**values)
     except jinja2.TemplateNotFound as exc:
         raise GeneratorError(
             f"template {exc.name} not found in {TEMPLATE_DIR}: sutrabuild reads templates/ from "
@@ -117,7 +118,7 @@ def _render(template: str, **values: object) -> str:
 def render_dockerfile(df: DockerfilePlan) -> dict[str, str]:
     """A Dockerfile and its .dockerignore."""
     return {
-        df.path: _render(f"{df.template}.Dockerfile.j2", df=df),
+        df.path: _render(df.template, df=df),
         df.dockerignore_path: _render("dockerignore.j2", df=df),
     }
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from generator.errors import Problem, SpecError
-from generator.model import BASE_TEMPLATES, STACK_CONTEXT_FILES, Edition, Project
+from generator.model import Edition, Project
+from generator.stacks import base_templates, load_stacks
 
 # Group names the bake file itself uses.
 RESERVED_NAMES = frozenset({"default", "bases"})
@@ -83,6 +84,10 @@ def _reference_problems(project: Project) -> Iterator[Problem]:
         name = project.settings.default_edition
         yield spec.problem(("project", "default_edition"), f"unknown edition {name!r}")
     for stack in project.stacks.values():
+        if stack.name not in load_stacks():
+            known = ", ".join(load_stacks())
+            msg = f"no folder templates/stacks/{stack.name}/ with a stack.yaml (found: {known})"
+            yield spec.problem(("stacks", stack.name), msg)
         for role in ("builder", "runtime"):
             if getattr(stack, role) not in project.bases:
                 msg = f"unknown base {getattr(stack, role)!r}"
@@ -106,7 +111,13 @@ def _base_problems(project: Project) -> Iterator[Problem]:
 
 def _template_key_problems(project: Project, name: str) -> Iterator[Problem]:
     base, spec = project.bases[name], project.project_file
-    needs = BASE_TEMPLATES[base.template]
+    needs = base_templates().get(base.template)
+    if needs is None:
+        known = ", ".join(base_templates())
+        yield spec.problem(
+            ("bases", name, "template"), f"unknown template {base.template!r} ({known})"
+        )
+        return
     given = {"from": base.from_image, "context": base.context, "bases": base.bases}
     given["packages"] = base.packages
     for key, value in sorted(given.items()):
@@ -194,12 +205,14 @@ def _path_problem(root: Path, rel: str, needs: tuple[str, ...]) -> str | None:
 def _context_problems(project: Project, root: Path) -> Iterator[Problem]:
     spec = project.project_file
     for base in project.bases.values():
-        files = BASE_TEMPLATES[base.template].context_files
+        needs = base_templates().get(base.template)
+        files = needs.context_files if needs else ()
         if base.context and (msg := _path_problem(root, base.context, files)):
             yield spec.problem(("bases", base.name, "context"), msg)
     for service in project.services.values():
-        needs = STACK_CONTEXT_FILES.get(service.stack, ())
-        if msg := _path_problem(root, service.context, needs):
+        stack = load_stacks().get(service.stack)
+        files = stack.context_files if stack else ()
+        if msg := _path_problem(root, service.context, files):
             yield spec.problem(("services", service.name, "context"), msg)
 
 

@@ -17,6 +17,7 @@ from generator.changes import Changes, select, since, template_files
 from generator.cli import main
 from generator.errors import UsageError
 from generator.resolve import Resolved, linked_bases
+from generator.stacks import load_stacks
 from tests.conftest import REPO_ROOT
 
 GIT_ENV = {
@@ -156,7 +157,7 @@ def test_project_settings_select_every_target(repo: Path) -> None:
 
 def test_a_template_change_selects_the_targets_rendered_from_it() -> None:
     resolved = commands.load(REPO_ROOT)
-    name = "python-service.Dockerfile.j2"
+    name = load_stacks()["python"].service_template
     path = f"templates/{name}"
     assert path in template_files(REPO_ROOT, name)
     changes = Changes("X", (path,), resolved.project)
@@ -168,7 +169,7 @@ def test_a_template_change_selects_the_targets_rendered_from_it() -> None:
 
 
 def test_shared_templates_and_imports_belong_to_every_target() -> None:
-    files = template_files(REPO_ROOT, "rust-service.Dockerfile.j2")
+    files = template_files(REPO_ROOT, load_stacks()["rust"].service_template)
     assert {"templates/docker-bake.hcl.j2", "templates/dockerignore.j2"} <= set(files)
     assert "templates/_macros.j2" in files  # imported by the template
 

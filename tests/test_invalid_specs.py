@@ -183,9 +183,9 @@ CASES = [
         "(e.g. linux/amd64, linux/arm64)",
     ),
     case(
-        "stack-not-in-enum",
+        "stack-unknown",
         {P: project_with("    stack: python\n", "    stack: go\n")},
-        f"{P}:29: $.services.api.stack: 'go' is not one of ['python', 'rust']",
+        f"{P}:29: $.services.api.stack: stack 'go' is not defined under stacks",
     ),
     # --- unknown and missing keys --------------------------------------------------------------
     case(
@@ -272,6 +272,33 @@ CASES = [
         "or invalid",
     ),
     # --- bases and stacks ----------------------------------------------------------------------
+    case(
+        "service-package-invalid",
+        {
+            P: project_with(
+                "    port: 8000\n", "    port: 8000\n    packages: [libgomp1, 'x; rm']\n"
+            )
+        },
+        f"{P}:32: $.services.api.packages[1]: 'x; rm' is not a Debian package name",
+    ),
+    case(
+        "service-build-package-not-a-list",
+        {P: project_with("    port: 8000\n", "    port: 8000\n    build_packages: gcc\n")},
+        f"{P}:32: $.services.api.build_packages: 'gcc' is not of type 'array'",
+    ),
+    case(
+        "stack-without-folder",
+        {P: project_with("  rust: {builder", "  go: {builder")},
+        f"{P}:10: $.stacks.go: no folder templates/stacks/go/ with a stack.yaml "
+        "(found: python, rust)",
+        f"{P}:33: $.services.store.stack: stack 'rust' is not defined under stacks",
+    ),
+    case(
+        "unknown-base-template",
+        {P: project_with("    template: rust-builder\n", "    template: rust-bilder\n")},
+        f"{P}:20: $.bases.rust-builder.template: unknown template 'rust-bilder' "
+        "(python-base, python-builder, rust-builder, rust-runtime)",
+    ),
     case(
         "unknown-base-in-stack",
         {P: project_with("runtime: python-base}", "runtime: python-bsae}")},

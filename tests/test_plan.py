@@ -250,7 +250,7 @@ def test_no_vendor_label_without_a_vendor(tmp_path: Path) -> None:
 
 def test_service_dockerfile_plan(small: Plan) -> None:
     api = dockerfiles_of(small)["api"]
-    assert api.template == "python-service"
+    assert api.template == "stacks/python/service.Dockerfile.j2"
     assert (api.builder, api.runtime) == ("sutra-python-builder", "sutra-python-base")
     assert api.env == (("PORT", "8000"), ("STORAGE_URL", "http://store:9000"))
     assert api.command == ("python", "-m", "app")
@@ -265,7 +265,7 @@ def test_service_dockerfile_plan(small: Plan) -> None:
 
 def test_rust_service_runs_its_binary(small: Plan) -> None:
     store = dockerfiles_of(small)["store"]
-    assert store.template == "rust-service"
+    assert store.template == "stacks/rust/service.Dockerfile.j2"
     assert store.command == ("store",)
     assert store.volumes == ("/data",)
     assert store.env == (("DATA_DIR", "/data"), ("PORT", "9000"))

@@ -1,0 +1,77 @@
+"""Stacks as data (templates/stacks/*/stack.yaml) and per-service system packages."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator import commands
+from generator.stacks import load_stacks
+from tests.conftest import REPO_ROOT, invoke, make_minimal_project, project_with
+
+STACK_DIR = REPO_ROOT / "templates" / "stacks"
+
+
+def test_every_stack_folder_is_a_stack_and_nothing_else_is() -> None:
+    folders = {p.parent.name for p in STACK_DIR.glob("*/stack.yaml")}
+    assert set(load_stacks()) == folders
+
+
+def test_service_template_and_base_templates_exist_in_their_folder() -> None:
+    for stack in load_stacks().values():
+        assert (REPO_ROOT / "templates" / stack.service_template).is_file()
+        for needs in stack.base_templates.values():
+            assert (REPO_ROOT / "templates" / needs.path).is_file()
+
+
+def _render_api(tmp_path: Path, extra: str) -> str:
+    spec = project_with("    port: 8000\n", "    port: 8000\n" + extra)
+    root = make_minimal_project(tmp_path, {"editions/project.yaml": spec})
+    commands.render(root)
+    return (root / "dockerfiles" / "api.Dockerfile").read_text()
+
+
+def test_packages_go_to_the_runtime_stage_and_build_packages_to_the_build_stage(
+    tmp_path: Path,
+) -> None:
+    text = _render_api(tmp_path, "    packages: [libgomp1]\n    build_packages: [libpq-dev]\n")
+    build, runtime = text.rsplit("\nFROM ", 1)
+    assert "libpq-dev" in build and "libpq-dev" not in runtime
+    assert "libgomp1" in runtime and "libgomp1" not in build
+    # The apt lists and caches go in the same RUN that installs the package.
+    install = next(r for r in runtime.split("\nRUN ") if "libgomp1" in r)
+    assert "rm -rf /var/lib/apt/lists/*" in install
+
+
+def test_no_packages_render_no_apt_step(tmp_path: Path) -> None:
+    text = _render_api(tmp_path, "")
+    assert "apt-get" not in text
+
+
+def test_a_copied_stack_folder_is_a_new_stack_without_generator_changes(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = make_minimal_project(tmp_path)
+    shutil.copytree(STACK_DIR / "python", root / "templates" / "stacks" / "snake")
+    spec = (root / "editions" / "project.yaml").read_text()
+    spec = spec.replace(
+        "stacks:\n", "stacks:\n  snake: {builder: python-builder, runtime: python-base}\n"
+    )
+    spec = spec.replace("  api:\n    stack: python\n", "  api:\n    stack: snake\n")
+    (root / "editions" / "project.yaml").write_text(spec)
+    for args in (["render"], ["check"], ["bake", "simple", "--print"]):
+        result = invoke(args[0], "-C", str(root), *args[1:])
+        assert result.exit_code == 0, (args, result.output)
+    # bake --print writes the resolved bake file (from the real buildx) to the terminal.
+    assert '"api"' in result.output + capfd.readouterr().out
+    dockerfile = (root / "dockerfiles" / "api.Dockerfile").read_text()
+    assert dockerfile.splitlines()[1:] == _python_service_lines(tmp_path / "plain")
+
+
+def _python_service_lines(root: Path) -> list[str]:
+    """The same service on the python stack: a copied stack renders the same Dockerfile."""
+    make_minimal_project(root)
+    commands.render(root)
+    return (root / "dockerfiles" / "api.Dockerfile").read_text().splitlines()[1:]
