@@ -125,7 +125,7 @@ group "default" {
 
 # Every base, tagged (editions build them untagged).
 group "bases" {
-  targets = ["python-base", "python-builder", "rust-builder", "rust-runtime"]
+  targets = ["python-base", "python-builder", "python-ml", "rust-builder", "rust-runtime"]
 }
 
 # Simple plus the control center and bulk ingestion
@@ -203,6 +203,25 @@ target "python-builder" {
   labels = {
     "org.opencontainers.image.title" = "sutra-python-builder"
     "org.opencontainers.image.description" = "Python base plus compilers for native extensions (build stages only)"
+  }
+}
+
+target "python-ml" {
+  inherits   = ["_common"]
+  context    = "packages/python-ml"
+  dockerfile = "../../dockerfiles/sutra-python-ml.Dockerfile"
+  contexts = {
+    "sutra-python-base" = "target:python-base"
+  }
+  tags       = image_tags("sutra-python-ml")
+  cache-from = flatten([
+    cache_from("sutra-python-ml", "registry"),
+    cache_from("sutra-python-base", "registry"),
+  ])
+  cache-to   = cache_to("sutra-python-ml", "registry")
+  labels = {
+    "org.opencontainers.image.title" = "sutra-python-ml"
+    "org.opencontainers.image.description" = "Python base plus numpy, shared by the ML services"
   }
 }
 
@@ -307,14 +326,15 @@ target "sutra-embedding-service" {
   context    = "packages/sutra-embedding-service"
   dockerfile = "../../dockerfiles/sutra-embedding-service.Dockerfile"
   contexts = {
-    "sutra-python-base" = "target:python-base"
     "sutra-python-builder" = "target:python-builder"
+    "sutra-python-ml" = "target:python-ml"
   }
   tags       = image_tags("sutra-embedding-service")
   cache-from = flatten([
     cache_from("sutra-embedding-service", "registry"),
     cache_from("sutra-python-base", "registry"),
     cache_from("sutra-python-builder", "registry"),
+    cache_from("sutra-python-ml", "registry"),
   ])
   cache-to   = cache_to("sutra-embedding-service", "registry")
   labels = {
@@ -370,14 +390,15 @@ target "sutra-hybrid" {
   context    = "packages/sutra-hybrid"
   dockerfile = "../../dockerfiles/sutra-hybrid.Dockerfile"
   contexts = {
-    "sutra-python-base" = "target:python-base"
     "sutra-python-builder" = "target:python-builder"
+    "sutra-python-ml" = "target:python-ml"
   }
   tags       = image_tags("sutra-hybrid")
   cache-from = flatten([
     cache_from("sutra-hybrid", "registry"),
     cache_from("sutra-python-base", "registry"),
     cache_from("sutra-python-builder", "registry"),
+    cache_from("sutra-python-ml", "registry"),
   ])
   cache-to   = cache_to("sutra-hybrid", "registry")
   labels = {

@@ -26,7 +26,7 @@ RUN --mount=type=cache,id=sutra-pip-${TARGETPLATFORM},target=/root/.cache/pip,sh
 # Runtime: the Python base, this service's packages, then its code (changes most, so last).
 # A BuildKit named context that docker-bake.hcl binds to a target: there is no tag to pin.
 # hadolint ignore=DL3006
-FROM sutra-python-base
+FROM sutra-python-ml
 ENV PYTHONPATH=/opt/sutra/deps
 ENV PORT="8888"
 COPY --from=deps /opt/sutra/deps /opt/sutra/deps

@@ -94,6 +94,8 @@ class Service:
     cache: str | None = None
     packages: tuple[str, ...] = ()
     build_packages: tuple[str, ...] = ()
+    # A custom runtime base instead of the stack's, e.g. python-ml built on python-base.
+    base: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ def _service(name: str, raw: Mapping[str, Any], default_check: HealthCheck) -> S
         cache=raw.get("cache"),
         packages=tuple(sorted(raw.get("packages", ()))),
         build_packages=tuple(sorted(raw.get("build_packages", ()))),
+        base=raw.get("base"),
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from generator.errors import Problem, SpecError
-from generator.model import Edition, Project
+from generator.model import Edition, Project, Service
 from generator.stacks import base_templates, load_stacks
 
 # Group names the bake file itself uses.
@@ -96,6 +96,21 @@ def _reference_problems(project: Project) -> Iterator[Problem]:
         if service.stack not in project.stacks:
             msg = f"stack {service.stack!r} is not defined under stacks"
             yield spec.problem(("services", service.name, "stack"), msg)
+        elif service.base is not None:
+            yield from _custom_base_problems(project, service)
+
+
+def _custom_base_problems(project: Project, service: Service) -> Iterator[Problem]:
+    """A service's own `base` must exist and be built on its stack's runtime base, which
+    holds what the stack's service template relies on (the probe, the user, the runtime)."""
+    path, runtime = ("services", service.name, "base"), project.stacks[service.stack].runtime
+    base = service.base or runtime
+    if base not in project.bases:
+        yield project.project_file.problem(path, f"unknown base {base!r}")
+    elif runtime not in base_closure(project, (base,)):
+        stack = service.stack
+        msg = f"base {base!r} is not built on {runtime!r}, the runtime base of stack {stack!r}"
+        yield project.project_file.problem(path, msg)
 
 
 def _base_problems(project: Project) -> Iterator[Problem]:
@@ -230,8 +245,9 @@ def base_closure(project: Project, names: tuple[str, ...]) -> set[str]:
 
 def service_bases(project: Project, service: str) -> tuple[str, str]:
     """The (builder, runtime) bases a service is built from."""
-    stack = project.stacks[project.services[service].stack]
-    return stack.builder, stack.runtime
+    spec = project.services[service]
+    stack = project.stacks[spec.stack]
+    return stack.builder, spec.base or stack.runtime
 
 
 def linked_bases(resolved: Resolved, target: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator import commands
+from generator.stacks import base_templates
 from tests.conftest import (
     MINIMAL_PROJECT,
     FileContent,
@@ -287,6 +288,22 @@ CASES = [
         f"{P}:32: $.services.api.build_packages: 'gcc' is not of type 'array'",
     ),
     case(
+        "service-base-unknown",
+        {P: after_api_port("    base: python-ml\n")},
+        f"{P}:32: $.services.api.base: unknown base 'python-ml'",
+    ),
+    case(
+        "service-base-not-on-its-stacks-runtime",
+        {P: after_api_port("    base: rust-runtime\n")},
+        f"{P}:32: $.services.api.base: base 'rust-runtime' is not built on 'python-base', "
+        "the runtime base of stack 'python'",
+    ),
+    case(
+        "service-base-not-a-name",
+        {P: after_api_port("    base: Python_ML\n")},
+        f"{P}:32: $.services.api.base: 'Python_ML' {NAME}",
+    ),
+    case(
         "stack-without-folder",
         {P: project_with("  rust: {builder", "  go: {builder")},
         f"{P}:10: $.stacks.go: no folder templates/stacks/go/ with a stack.yaml "
@@ -297,7 +314,7 @@ CASES = [
         "unknown-base-template",
         {P: project_with("    template: rust-builder\n", "    template: rust-bilder\n")},
         f"{P}:20: $.bases.rust-builder.template: unknown template 'rust-bilder' "
-        "(python-base, python-builder, rust-builder, rust-runtime)",
+        f"({', '.join(base_templates())})",
     ),
     case(
         "unknown-base-in-stack",

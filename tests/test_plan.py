@@ -103,7 +103,7 @@ def test_named_contexts_are_target_refs_to_existing_targets(real: Plan) -> None:
             assert name == targets[ref].image
 
 
-def test_real_services_bind_their_stacks_builder_and_runtime(
+def test_real_services_bind_their_stacks_builder_and_their_runtime(
     real: Plan, real_specs: Resolved
 ) -> None:
     project = real_specs.project
@@ -113,7 +113,7 @@ def test_real_services_bind_their_stacks_builder_and_runtime(
         assert targets[service.name].contexts == tuple(
             sorted(
                 (base_image(project, base), f"target:{base}")
-                for base in (stack.builder, stack.runtime)
+                for base in (stack.builder, service.base or stack.runtime)
             )
         ), service.name
 

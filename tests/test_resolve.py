@@ -91,11 +91,29 @@ def test_each_edition_is_a_superset_of_what_it_extends(real: Resolved) -> None:
             assert parent < set(real.editions[edition.name].services)
 
 
-def test_real_service_bases_are_their_stacks_builder_and_runtime(real: Resolved) -> None:
+def test_real_service_bases_are_their_stacks_builder_and_their_runtime(real: Resolved) -> None:
     project = real.project
     for service in project.services.values():
         stack = project.stacks[service.stack]
-        assert service_bases(project, service.name) == (stack.builder, stack.runtime)
+        runtime = service.base or stack.runtime
+        assert service_bases(project, service.name) == (stack.builder, runtime)
+
+
+def test_a_custom_base_replaces_the_stacks_runtime_base(tmp_path: Path) -> None:
+    spec = project_with(
+        "  rust-builder:\n",
+        "  python-ml:\n    template: python-extension\n    bases: [python-base]\n"
+        "    context: packages/python-ml\n  rust-builder:\n",
+    )
+    spec = spec.replace("    port: 8000\n", "    port: 8000\n    base: python-ml\n", 1)
+    root = make_minimal_project(
+        tmp_path,
+        {"editions/project.yaml": spec, "packages/python-ml/requirements.txt": "numpy==2.2.6\n"},
+    )
+    resolved = resolved_at(root)
+    assert service_bases(resolved.project, "api") == ("python-builder", "python-ml")
+    # The edition builds the custom base and, through it, the base it is built on.
+    assert {"python-ml", "python-base"} <= set(resolved.editions["simple"].bases)
 
 
 def test_service_bases(tmp_path: Path) -> None:
