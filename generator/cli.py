@@ -61,7 +61,7 @@ def main() -> None:
 @_reports_errors
 def validate(root: Path) -> None:
     """Validate every spec; print all problems as FILE:LINE: PATH: message."""
-    resolved = commands.load(root)
+    resolved = commands.validate(root)
     project = resolved.project
     counts = (
         _count(len(project.sources), "spec file"),

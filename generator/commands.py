@@ -10,7 +10,7 @@ from pathlib import Path
 
 from generator import bake as bake_step
 from generator import changes as changes_step
-from generator import engine, stacks
+from generator import custom, engine, stacks
 from generator import graph as graph_step
 from generator import release as release_step
 from generator import render as render_step
@@ -38,10 +38,29 @@ def load(root: Path) -> Resolved:
     return resolve(build_project(specs), root)
 
 
+def validate(root: Path) -> Resolved:
+    """load(), plus what only a render shows: that a service's own template keeps the
+    guarantees (rendered in memory, nothing written)."""
+    resolved = load(root)
+    if any(s.template for s in resolved.project.services.values()):
+        _render_checked(resolved)
+    return resolved
+
+
 def rendered(root: Path) -> dict[str, str]:
     """Every generated file for the project at root, rendered in memory."""
-    resolved = load(root)
-    return dict(render_step.render_all(plan(resolved), workflow_plans(resolved)))
+    return _render_checked(load(root))
+
+
+def _render_checked(resolved: Resolved) -> dict[str, str]:
+    """Every generated file; a SpecError when a service's own template drops a guarantee."""
+    planned = plan(resolved)
+    files = dict(render_step.render_all(planned, workflow_plans(resolved)))
+    paths = {df.name: df.path for df in planned.dockerfiles}
+    found = list(custom.problems(resolved.project, files, paths))
+    if found:
+        raise SpecError(found)
+    return files
 
 
 @dataclass(frozen=True)
@@ -58,7 +77,7 @@ def _pending(root: Path) -> tuple[list[write_step.Change], int]:
     README.md counts as one when it has graph markers; only the text between them changes.
     """
     resolved = load(root)
-    files = dict(render_step.render_all(plan(resolved), workflow_plans(resolved)))
+    files = _render_checked(resolved)
     pending = write_step.changes(root, files)
     readme = write_step.read_text(root / graph_step.README)
     fresh = None if readme is None else graph_step.update_readme(readme, resolved)

@@ -96,6 +96,8 @@ class Service:
     build_packages: tuple[str, ...] = ()
     # A custom runtime base instead of the stack's, e.g. python-ml built on python-base.
     base: str | None = None
+    # Its own Dockerfile template (templates/custom/...) instead of its stack's.
+    template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ def _service(name: str, raw: Mapping[str, Any], default_check: HealthCheck) -> S
         packages=tuple(sorted(raw.get("packages", ()))),
         build_packages=tuple(sorted(raw.get("build_packages", ()))),
         base=raw.get("base"),
+        template=raw.get("template"),
     )
 
 

@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import TypedDict
 
-from generator import GENERATED_MARKER, cache, mirror
+from generator import GENERATED_MARKER, cache, custom, mirror
 from generator.model import Base, Pairs, Project, Service
 from generator.resolve import Resolved, base_closure, service_bases
 from generator.specs import SPEC_DIR
@@ -370,7 +370,7 @@ def _service_dockerfile(project: Project, service: Service) -> ServiceDockerfile
     builder, runtime = service_bases(project, service.name)
     return ServiceDockerfile(
         path=dockerfile_path(service.name),
-        template=load_stacks()[service.stack].service_template,
+        template=custom.template_name(service) or load_stacks()[service.stack].service_template,
         header=header(f"{SPEC_DIR}/project.yaml", f"service {service.name}"),
         name=service.name,
         builder=base_image(project, builder),

@@ -229,6 +229,9 @@ def _context_problems(project: Project, root: Path) -> Iterator[Problem]:
         files = stack.context_files if stack else ()
         if msg := _path_problem(root, service.context, files):
             yield spec.problem(("services", service.name, "context"), msg)
+        if service.template and not (root / service.template).is_file():
+            msg = f"{service.template!r} is not a file under the project root"
+            yield spec.problem(("services", service.name, "template"), msg)
 
 
 def base_closure(project: Project, names: tuple[str, ...]) -> set[str]:

@@ -1,0 +1,88 @@
+"""Open specs on the real engine: a custom base shared by the services built on it, and
+per-service system packages present at run time without apt's caches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from generator import commands, verify
+from generator.plan import base_image
+from generator.resolve import Resolved
+from tests.engine.helpers import NATIVE, SUTRABUILD, bake, run
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+CUSTOM_BASE = "python-ml"
+
+
+def _layers(ref: str) -> list[str]:
+    out = run("docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref).stdout
+    layers: list[str] = json.loads(out)
+    return layers
+
+
+def _ref(resolved: Resolved, image: str, version: str) -> str:
+    return f"{resolved.project.settings.registry}/{image}:{version}"
+
+
+def test_services_on_a_custom_base_share_its_layers(
+    resolved: Resolved, project_copy: Path, unique_version: str
+) -> None:
+    project = resolved.project
+    users = sorted(s.name for s in project.services.values() if s.base == CUSTOM_BASE)
+    assert len(users) >= 2, "the spec puts more than one service on the custom base"
+    env = {"VERSION": unique_version}
+    bake(CUSTOM_BASE, "-C", str(project_copy), env=env)  # tags the base itself
+    for service in users:
+        bake(service, "-C", str(project_copy), env=env)
+    base_layers = _layers(_ref(resolved, base_image(project, CUSTOM_BASE), unique_version))
+    for service in users:
+        layers = _layers(_ref(resolved, service, unique_version))
+        # The same layer digests, not copies: the base's layers start every service's image.
+        assert layers[: len(base_layers)] == base_layers, service
+        ref = _ref(resolved, service, unique_version)
+        where = run(
+            "docker",
+            "run",
+            "--rm",
+            "--platform",
+            NATIVE,
+            "--entrypoint",
+            "python",
+            ref,
+            "-c",
+            "import numpy; print(numpy.__file__)",
+        ).stdout.strip()
+        assert where.startswith("/opt/venv/"), f"{service}: numpy from {where}, not the base"
+
+
+def test_a_services_packages_are_there_at_run_time_without_apt_caches(
+    resolved: Resolved, project_copy: Path, unique_version: str
+) -> None:
+    service = next(s.name for s in resolved.project.services.values() if s.stack == "python")
+    spec = project_copy / "editions" / "project.yaml"
+    text = spec.read_text()
+    anchor = f"  {service}:\n"
+    assert text.count(anchor) == 1
+    spec.write_text(text.replace(anchor, anchor + "    packages: [libgomp1]\n"))
+    run(*SUTRABUILD, "render", "-C", str(project_copy))
+    bake(service, "-C", str(project_copy), env={"VERSION": unique_version})
+    ref = _ref(resolved, service, unique_version)
+    # verify's own checks (healthy, and the image policy, which fails apt lists and caches).
+    (result,) = verify.verify_images(commands.load(project_copy).project, {service: ref}, NATIVE)
+    assert not result.problems, result.problems
+    status = run(
+        "docker",
+        "run",
+        "--rm",
+        "--entrypoint",
+        "dpkg-query",
+        ref,
+        "-W",
+        "-f=${Status}",
+        "libgomp1",
+    ).stdout
+    assert status == "install ok installed"
