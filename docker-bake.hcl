@@ -125,7 +125,7 @@ group "default" {
 
 # Every base, tagged (editions build them untagged).
 group "bases" {
-  targets = ["python-base", "python-builder", "python-ml", "rust-builder", "rust-runtime"]
+  targets = ["node-base", "node-builder", "python-base", "python-builder", "python-ml", "rust-builder", "rust-runtime"]
 }
 
 # Simple plus the control center and bulk ingestion
@@ -135,7 +135,7 @@ group "community" {
 
 # Community plus the distributed grid (master and agents)
 group "enterprise" {
-  targets = ["sutra-api", "sutra-bulk-ingester", "sutra-control", "sutra-embedding-service", "sutra-grid-agent", "sutra-grid-master", "sutra-hybrid", "sutra-storage"]
+  targets = ["sutra-api", "sutra-bulk-ingester", "sutra-console", "sutra-control", "sutra-embedding-service", "sutra-grid-agent", "sutra-grid-master", "sutra-hybrid", "sutra-storage"]
 }
 
 # Single-node Sutra - storage, API, hybrid search and embeddings
@@ -170,6 +170,34 @@ target "_common" {
     "org.opencontainers.image.version"  = VERSION
     "org.opencontainers.image.revision" = REVISION
     "org.opencontainers.image.created"  = CREATED != "" ? CREATED : timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH == "" ? "0" : SOURCE_DATE_EPOCH}s")
+  }
+}
+
+target "node-base" {
+  inherits   = ["_common"]
+  context    = "packages/node-base"
+  dockerfile = "../../dockerfiles/sutra-node-base.Dockerfile"
+  contexts = base_mirror(["node:18-bookworm-slim"])
+  tags       = image_tags("sutra-node-base")
+  cache-from = cache_from("sutra-node-base", "registry")
+  cache-to   = cache_to("sutra-node-base", "registry")
+  labels = {
+    "org.opencontainers.image.title" = "sutra-node-base"
+    "org.opencontainers.image.description" = "Node.js 18 runtime with the health probe"
+  }
+}
+
+target "node-builder" {
+  inherits   = ["_common"]
+  context    = "dockerfiles"
+  dockerfile = "sutra-node-builder.Dockerfile"
+  contexts = base_mirror(["node:18-bookworm-slim"])
+  tags       = image_tags("sutra-node-builder")
+  cache-from = cache_from("sutra-node-builder", "registry")
+  cache-to   = cache_to("sutra-node-builder", "registry")
+  labels = {
+    "org.opencontainers.image.title" = "sutra-node-builder"
+    "org.opencontainers.image.description" = "Node.js 18 with npm for building the Node.js services (build stages only)"
   }
 }
 
@@ -297,6 +325,27 @@ target "sutra-bulk-ingester" {
   labels = {
     "org.opencontainers.image.title" = "sutra-bulk-ingester"
     "org.opencontainers.image.description" = "Bulk line ingestion"
+  }
+}
+
+target "sutra-console" {
+  inherits   = ["_common"]
+  context    = "packages/sutra-console"
+  dockerfile = "../../dockerfiles/sutra-console.Dockerfile"
+  contexts = {
+    "sutra-node-base" = "target:node-base"
+    "sutra-node-builder" = "target:node-builder"
+  }
+  tags       = image_tags("sutra-console")
+  cache-from = flatten([
+    cache_from("sutra-console", "registry"),
+    cache_from("sutra-node-base", "registry"),
+    cache_from("sutra-node-builder", "registry"),
+  ])
+  cache-to   = cache_to("sutra-console", "registry")
+  labels = {
+    "org.opencontainers.image.title" = "sutra-console"
+    "org.opencontainers.image.description" = "Web console, a small front end with its own health endpoint"
   }
 }
 

@@ -2,15 +2,16 @@
 # scripts/base-images.sh — OFFLINE TEST FIXTURES: local stand-ins for the base
 # images that sutrabuild's generated Dockerfiles use:
 #
-#   debian:bookworm-slim   python:3.11-slim   rust:1.82-slim
+#   debian:bookworm-slim   python:3.11-slim   rust:1.82-slim   node:18-bookworm-slim
 #
 # This machine has no Docker Hub access, so these tags are built locally from
 # Debian bookworm packages, in the official images' own layering:
 #   - debian:bookworm-slim: an mmdebstrap "minbase" rootfs per architecture (amd64
 #     and arm64 built at the same time), plus the official images' apt/dpkg
 #     settings (docker-clean, ...), as one multi-platform image;
-#   - python:3.11-slim and rust:1.82-slim: FROM that debian stand-in, with Debian's
-#     packages installed by apt, both built at the same time, each multi-platform.
+#   - python:3.11-slim, rust:1.82-slim and node:18-bookworm-slim: FROM that debian
+#     stand-in, with Debian's packages installed by apt, built at the same time, each
+#     multi-platform.
 # Recipes: tests/fixtures/base-images/<name>.Dockerfile. They are NOT the official
 # images; each carries the label org.sutra.fixture=offline-standin and
 # org.sutra.fixture.recipe=<hash of its recipe>.
@@ -38,14 +39,16 @@ FIX=$(cd "$HERE/../tests/fixtures/base-images" && pwd)
 CACHE=${SUTRA_BASE_CACHE:-/var/cache/sutra-base-images}
 ARCHES=(amd64 arm64)
 # Build order: debian first, the others are built FROM it.
-NAMES=(debian python rust)
-DERIVED=(python rust)
-declare -A IMAGE_TAG=([debian]=debian:bookworm-slim [python]=python:3.11-slim [rust]=rust:1.82-slim)
-declare -A DOCKERFILE=([debian]=debian-bookworm-slim.Dockerfile [python]=python-3.11-slim.Dockerfile [rust]=rust-1.82-slim.Dockerfile)
+NAMES=(debian python rust node)
+DERIVED=(python rust node)
+declare -A IMAGE_TAG=([debian]=debian:bookworm-slim [python]=python:3.11-slim [rust]=rust:1.82-slim
+  [node]=node:18-bookworm-slim)
+declare -A DOCKERFILE=([debian]=debian-bookworm-slim.Dockerfile [python]=python-3.11-slim.Dockerfile
+  [rust]=rust-1.82-slim.Dockerfile [node]=node-18-bookworm-slim.Dockerfile)
 # The version a derived stand-in reports in its ENV, as the official image does: the
 # build argument, and the Debian package whose upstream version it is.
-declare -A VERSION_ARG=([python]=PYTHON_VERSION [rust]=RUST_VERSION)
-declare -A VERSION_PKG=([python]=python3.11 [rust]=rustc-web)
+declare -A VERSION_ARG=([python]=PYTHON_VERSION [rust]=RUST_VERSION [node]=NODE_VERSION)
+declare -A VERSION_PKG=([python]=python3.11 [rust]=rustc-web [node]=nodejs)
 # Bump to force a rebuild of every stand-in.
 RECIPE_VERSION=2
 
@@ -303,8 +306,17 @@ check_rust() {
   docker image rm sutra-fixture-hello:amd64 sutra-fixture-hello:arm64 >/dev/null
   echo "std-only HTTP binary built in rust:1.82-slim served a request in debian:bookworm-slim (amd64 + arm64)"
 }
+check_node() {
+  local v m
+  docker run --rm node:18-bookworm-slim sh -ec 'npm --version >/dev/null; id -u node >/dev/null' || return 1
+  v=$(docker run --rm node:18-bookworm-slim node --version) || return 1
+  m=$(docker run --rm --platform linux/arm64 node:18-bookworm-slim node -p process.arch) || return 1
+  [ "$m" = arm64 ] || return 1
+  echo "node $v, npm and the node user ok, arm64 ok"
+}
 if want_check debian; then run_check "debian:bookworm-slim" check_debian; fi
 if want_check python; then run_check "python:3.11-slim" check_python; fi
 if want_check rust; then run_check "rust:1.82-slim" check_rust; fi
+if want_check node; then run_check "node:18-bookworm-slim" check_node; fi
 
 printf '[base-images] ready in %s\n' "$(_el "$T0")"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator import commands
-from generator.stacks import base_templates
+from generator.stacks import base_templates, load_stacks
 from tests.conftest import (
     MINIMAL_PROJECT,
     FileContent,
@@ -307,7 +307,7 @@ CASES = [
         "stack-without-folder",
         {P: project_with("  rust: {builder", "  go: {builder")},
         f"{P}:10: $.stacks.go: no folder templates/stacks/go/ with a stack.yaml "
-        "(found: python, rust)",
+        f"(found: {', '.join(load_stacks())})",
         f"{P}:33: $.services.store.stack: stack 'rust' is not defined under stacks",
     ),
     case(

@@ -16,7 +16,12 @@ from generator.resolve import Resolved
 from tests.engine.helpers import REPO, run
 
 # Test fixtures for an offline engine: `make engine` builds these stand-ins (see README).
-BASE_IMAGES = ("python:3.11-slim", "rust:1.82-slim", "debian:bookworm-slim")
+BASE_IMAGES = (
+    "python:3.11-slim",
+    "rust:1.82-slim",
+    "debian:bookworm-slim",
+    "node:18-bookworm-slim",
+)
 LOCAL_REGISTRY = "localhost:5000"
 
 

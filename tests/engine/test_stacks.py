@@ -11,7 +11,8 @@ import pytest
 from generator import commands, verify
 from generator.plan import base_image
 from generator.resolve import Resolved
-from tests.engine.helpers import NATIVE, SUTRABUILD, bake, run
+from generator.stacks import load_stacks
+from tests.engine.helpers import NATIVE, REPO, SUTRABUILD, bake, run
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -86,3 +87,29 @@ def test_a_services_packages_are_there_at_run_time_without_apt_caches(
         "libgomp1",
     ).stdout
     assert status == "install ok installed"
+
+
+def test_a_service_on_its_own_template_builds_and_verifies(
+    resolved: Resolved, project_copy: Path, unique_version: str
+) -> None:
+    """The escape hatch keeps the guarantees: the stack's template plus a step of its own,
+    built, healthy and within the image policy."""
+    service = next(s.name for s in resolved.project.services.values() if s.stack == "python")
+    stack_template = REPO / "templates" / load_stacks()["python"].service_template
+    own = stack_template.read_text().replace(
+        "COPY app ./app\n", "COPY app ./app\nRUN echo custom > /opt/sutra/custom-step\n"
+    )
+    assert own != stack_template.read_text()
+    path = project_copy / "templates" / "custom" / f"{service}.Dockerfile.j2"
+    path.parent.mkdir(parents=True)
+    path.write_text(own)
+    spec = project_copy / "editions" / "project.yaml"
+    anchor = f"  {service}:\n"
+    relative = path.relative_to(project_copy).as_posix()
+    spec.write_text(spec.read_text().replace(anchor, f"{anchor}    template: {relative}\n"))
+    bake(service, "-C", str(project_copy), env={"VERSION": unique_version})
+    ref = _ref(resolved, service, unique_version)
+    (result,) = verify.verify_images(commands.load(project_copy).project, {service: ref}, NATIVE)
+    assert not result.problems, result.problems
+    marker = ["docker", "run", "--rm", "--entrypoint", "cat", ref, "/opt/sutra/custom-step"]
+    assert run(*marker).stdout == "custom\n"
