@@ -4,15 +4,17 @@ per-service system packages present at run time without apt's caches."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
-from generator import commands, verify
+from generator import commands, registry, verify
 from generator.plan import base_image
 from generator.resolve import Resolved
 from generator.stacks import load_stacks
-from tests.engine.helpers import NATIVE, REPO, SUTRABUILD, bake, run
+from tests.engine.conftest import LOCAL_REGISTRY
+from tests.engine.helpers import NATIVE, REPO, SUTRABUILD, bake, remove_local, run
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -113,3 +115,52 @@ def test_a_service_on_its_own_template_builds_and_verifies(
     assert not result.problems, result.problems
     marker = ["docker", "run", "--rm", "--entrypoint", "cat", ref, "/opt/sutra/custom-step"]
     assert run(*marker).stdout == "custom\n"
+
+
+def _node_service(resolved: Resolved) -> str:
+    return next(s.name for s in resolved.project.services.values() if s.stack == "node")
+
+
+def test_the_node_service_ships_production_dependencies_only(
+    resolved: Resolved, project_copy: Path, unique_version: str
+) -> None:
+    service = _node_service(resolved)
+    lock = json.loads(
+        (
+            project_copy / resolved.project.services[service].context / "package-lock.json"
+        ).read_text()
+    )
+    packages = {k.removeprefix("node_modules/"): v for k, v in lock["packages"].items() if k}
+    runtime = sorted(name for name, entry in packages.items() if not entry.get("dev"))
+    assert runtime and len(runtime) < len(packages), "the lock has dev dependencies to drop"
+    bake(service, "-C", str(project_copy), env={"VERSION": unique_version})
+    ref = _ref(resolved, service, unique_version)
+    listing = run("docker", "run", "--rm", "--entrypoint", "ls", ref, "node_modules").stdout
+    assert sorted(n for n in listing.split() if not n.startswith(".")) == runtime
+    (result,) = verify.verify_images(commands.load(project_copy).project, {service: ref}, NATIVE)
+    assert not result.problems, result.problems
+
+
+def test_the_node_service_reaches_the_registry_for_every_platform(
+    resolved: Resolved, project_copy: Path
+) -> None:
+    service = _node_service(resolved)
+    prefix = f"{LOCAL_REGISTRY}/sutra-node-{uuid.uuid4().hex[:8]}"
+    platforms = resolved.project.settings.platforms
+    flags = [arg for p in platforms for arg in ("--platform", p)]
+    try:
+        run(
+            *SUTRABUILD,
+            "bake",
+            service,
+            "-C",
+            str(project_copy),
+            *flags,
+            "--push",
+            env={"REGISTRY": prefix},
+        )
+        index = registry.inspect(f"{prefix}/{service}:{resolved.project.settings.version}")
+        assert index is not None
+        assert {p for p, _ in index.platforms} == set(platforms)
+    finally:
+        remove_local(prefix)
