@@ -3,8 +3,19 @@ FROM node:18-bookworm-slim
 
 ENV NODE_ENV=production
 
+# npm, npx and yarn are build tools: the build stage has them (the Node builder), the runtime
+# ships without (the image policy fails a runtime image that has them). Removed wherever the
+# image keeps them: the official image under /usr/local, a Debian-based one as a package.
 # The official image's own `node` user holds uid 1000; the project's user takes its place.
-RUN if id -u node >/dev/null 2>&1; then userdel --remove node; fi
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn \
+      /usr/local/bin/yarnpkg /opt/yarn-* \
+ && if dpkg -s npm >/dev/null 2>&1; then \
+      apt-get purge -y --auto-remove npm \
+      && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log \
+           /var/cache/ldconfig/aux-cache; \
+    fi \
+ && if id -u node >/dev/null 2>&1; then userdel --remove node; fi
 RUN groupadd --system --gid 1000 sutra \
  && useradd --system --uid 1000 --gid 1000 --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin sutra

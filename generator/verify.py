@@ -83,8 +83,11 @@ def _setuid_files(image: str, platform: str | None = None) -> frozenset[str]:
 
 
 def _upstream_image(project: Project, service: Service) -> str | None:
-    runtime = project.bases[service_bases(project, service.name)[1]]
-    return runtime.from_image
+    """The upstream image under a service's runtime base, through any custom bases."""
+    base = project.bases[service_bases(project, service.name)[1]]
+    while base.from_image is None and base.bases:
+        base = project.bases[base.bases[0]]
+    return base.from_image
 
 
 def image_facts(

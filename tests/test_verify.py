@@ -279,3 +279,18 @@ def test_verify_of_an_unknown_edition_needs_no_docker(root: Path, no_docker_path
     with pytest.raises(UsageError) as info:
         verify(commands.load(root), root, "platinum")
     assert str(info.value) == "unknown edition 'platinum'; known editions: full, simple"
+
+
+def test_the_upstream_image_of_a_service_on_a_custom_base_is_its_parents() -> None:
+    """setuid files are compared with the upstream image under the runtime base; a custom
+    base (no `from` of its own) leads there through the base it is built on."""
+    project = commands.load(Path(__file__).resolve().parents[1]).project
+    on_custom = [s for s in project.services.values() if s.base]
+    assert on_custom, "the real spec has services on a custom base"
+    for service in on_custom:
+        base = project.bases[service.base or ""]
+        assert base.from_image is None
+        parent = project.bases[base.bases[0]]
+        assert verify_step._upstream_image(project, service) == parent.from_image
+    for service in project.services.values():
+        assert verify_step._upstream_image(project, service), service.name

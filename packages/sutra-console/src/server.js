@@ -36,7 +36,8 @@ const server = http.createServer((req, res) => {
   }
 });
 
-server.listen(port, "0.0.0.0", () => console.log(`sutra-console listening on ${port}`));
+// No host: every address, IPv6 and IPv4 alike (dual-stack where the kernel has IPv6).
+server.listen(port, () => console.log(`sutra-console listening on ${port}`));
 for (const signal of ["SIGTERM", "SIGINT"]) {
   process.on(signal, () => server.close(() => process.exit(0)));
 }
