@@ -114,6 +114,35 @@ def baseline() -> tuple[float, dict[str, float]]:
     return sum(per_target.values()), per_target
 
 
+def critical_path(seconds: dict[str, float]) -> tuple[float, list[str]]:
+    """The longest chain of `target:` links, each target timed by its own baseline build: no
+    scheduler finishes the edition sooner, whatever the number of cores."""
+    targets = printed_targets()
+    chains: dict[str, tuple[float, list[str]]] = {}
+
+    def chain(name: str) -> tuple[float, list[str]]:
+        if name not in chains:
+            sources = (targets[name].get("contexts") or {}).values()
+            deps = [s.removeprefix("target:") for s in sources if s.startswith("target:")]
+            longest = max((chain(d) for d in deps), key=lambda c: c[0], default=(0.0, []))
+            chains[name] = (longest[0] + seconds[name], [*longest[1], name])
+        return chains[name]
+
+    return max((chain(name) for name in targets), key=lambda c: c[0])
+
+
+def plain_no_op(runs: int) -> float:
+    """Median no-op of `docker buildx bake` alone, given what sutrabuild gives it (REVISION,
+    CREATED, the CA secret), so it builds the same configs: the floor under `make bake`."""
+    from generator.bake import BakeOptions, bake_environment
+
+    env = bake_environment(REPO, BakeOptions(), os.environ)
+    argv = ["docker", "buildx", "bake", "--file", "docker-bake.hcl", EDITION]
+    if env.get("CA_BUNDLE"):
+        argv.insert(3, f"--allow=fs.read={env['CA_BUNDLE']}")
+    return statistics.median(sh(*argv, env=env) for _ in range(runs))
+
+
 def image_ids() -> dict[str, str]:
     ids = {}
     for name, target in printed_targets().items():
@@ -196,9 +225,11 @@ def measure(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     sh(SUTRABUILD, "bake", EDITION)  # back to the project's own images and cache
     _, warm_targets = bake_with_report("warm", out)
     median, runs, ids_kept = warm_no_op(args.runs)
+    plain = plain_no_op(args.runs)
     edit = one_file_change()
     sh("make", "--no-print-directory", "bake", f"EDITION={EDITION}")  # the reverted source
     same = reproducible(out) if not args.skip_reproducibility else {}
+    chain_s, chain = critical_path(base_targets)
     return {
         "machine": {"cpus": os.cpu_count(), "platform": NATIVE},
         "empty_cache": "buildx prune --all" if args.prune else "--no-cache",
@@ -211,6 +242,13 @@ def measure(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         "one_file_change_s": round(edit, 1),
         "one_file_change_vs_cold": ratio(edit, cold),
         "reproducible": same,
+        "bounds": {
+            "critical_path": chain,
+            "critical_path_s": round(chain_s, 1),
+            "critical_path_vs_baseline": ratio(chain_s, base_total),
+            "plain_bake_no_op_median_s": round(plain, 2),
+            "no_op_vs_cold": ratio(median, cold),
+        },
         "per_target_s": {
             t: {
                 "cold": cold_targets.get(t),
@@ -245,6 +283,25 @@ def table(results: dict[str, Any]) -> str:
         ("one-file change", f"{results['one_file_change_s']} s", ""),
         ("one-file change / cold", f"{results['one_file_change_vs_cold']}", "<= 0.10"),
         ("two uncached builds, manifests", identical, "all identical"),
+    ]
+    bounds = results["bounds"]
+    rows += [
+        (
+            "critical path, one image at a time: " + " -> ".join(bounds["critical_path"]),
+            f"{bounds['critical_path_s']} s",
+            "",
+        ),
+        (
+            "critical path / baseline (floor of cold / baseline)",
+            f"{bounds['critical_path_vs_baseline']}",
+            "",
+        ),
+        (
+            "plain `docker buildx bake` no-op (median)",
+            f"{bounds['plain_bake_no_op_median_s']} s",
+            "",
+        ),
+        ("no-op / cold (floor of one-file change / cold)", f"{bounds['no_op_vs_cold']}", ""),
     ]
     lines = ["| measure | value | target |", "| --- | ---: | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
