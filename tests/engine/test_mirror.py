@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.mirror import all_upstream_images, mirrored_ref
+from generator.mirror import mirrored_ref
 from generator.plan import base_image
 from generator.resolve import Resolved, service_bases
 from tests.engine.conftest import LOCAL_REGISTRY
@@ -62,9 +62,16 @@ def mirror(tmp_path_factory: pytest.TempPathFactory, resolved: Resolved) -> Mirr
     context = tmp_path_factory.mktemp("mirror")
     (context / "marker").write_text(found.token + "\n")
     platforms = resolved.project.settings.platforms
-    for image in all_upstream_images(resolved.project):
+    for image in _upstream_of_edition(resolved):
         _push_marked(image, mirrored_ref(found.prefix, image), context, platforms)
     return found
+
+
+def _upstream_of_edition(resolved: Resolved) -> list[str]:
+    """The upstream images the edition's bases start FROM (not every stack's)."""
+    bases = resolved.project.bases
+    found = {bases[b].from_image for b in resolved.editions[EDITION].bases}
+    return sorted(image for image in found if image)
 
 
 def _marker(ref: str, platform: str = NATIVE) -> str:
@@ -104,8 +111,7 @@ def test_an_edition_built_through_the_mirror_carries_the_mirror_bases(
     env["VERSION"] = unique_version
     _, events = bake(EDITION, "--mirror", mirror.prefix, env=env)
     names = " ".join(v["name"] for v in vertices(events).values())
-    project = resolved.project
-    for image in all_upstream_images(project):
+    for image in _upstream_of_edition(resolved):
         assert mirrored_ref(mirror.prefix, image) in names, image
     for service in resolved.editions[EDITION].services:
         ref = f"{env['REGISTRY']}/{service}:{unique_version}"
@@ -119,7 +125,11 @@ def test_a_two_platform_bake_resolves_the_mirror_per_platform(
     platform of the project and pushed holds the mirror's marker on each of them."""
     project = resolved.project
     # A base on an upstream image alone: no other base to build first for each platform.
-    base = next(b for b, spec in project.bases.items() if spec.from_image and not spec.bases)
+    base = next(
+        b
+        for b in resolved.editions[EDITION].bases
+        if project.bases[b].from_image and not project.bases[b].bases
+    )
     registry = f"{LOCAL_REGISTRY}/{mirror.prefix.rsplit('/', 1)[1]}-multi"
     env = {"REGISTRY": registry, "VERSION": unique_version}
     bake(base, "--all-platforms", "--push", "--mirror", mirror.prefix, env=env)

@@ -1,0 +1,98 @@
+"""How much of a service's build an exported cache gives back after `docker buildx prune -af`:
+prints, per backend and per service, the RUN/COPY steps CACHED out of all. Never asserts.
+
+Each round empties the engine, bakes the edition with CACHE_BACKEND (exporting every
+target's cache, as one CI run would), then for each service empties the engine again and
+bakes that service alone, importing the caches (as the next CI run would). It bakes in a
+copy of the project, so the repository's images and caches are left alone (the engine's
+build cache is emptied, though).
+
+Usage: .venv/bin/python tests/benchmarks/cache_survival.py [--edition simple] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SUTRABUILD = (sys.executable, "-m", "generator")
+RUN_OR_COPY = re.compile(r"^\[[\w.-]+(?: [\w.-]+)? +\d+/\d+\] (RUN|COPY) ")
+BACKENDS = ("registry", "local")
+
+
+def _sh(*argv: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(
+        argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr[-2000:]}")
+    return proc.stderr
+
+
+def _steps(stderr: str) -> dict[str, bool]:
+    steps: dict[str, bool] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("{"):
+            continue
+        for vertex in json.loads(line).get("vertexes") or ():
+            name = vertex.get("name", "")
+            if RUN_OR_COPY.match(name):
+                steps[name] = steps.get(name, False) or bool(vertex.get("cached"))
+    return steps
+
+
+def _bake(root: Path, target: str, env: dict[str, str]) -> dict[str, bool]:
+    argv = (*SUTRABUILD, "bake", target, "-C", str(root), "--", "--progress=rawjson")
+    return _steps(_sh(*argv, env=env))
+
+
+def _prune() -> None:
+    _sh("docker", "buildx", "prune", "--all", "--force")
+
+
+def _round(root: Path, edition: str, services: list[str], backend: str) -> list[str]:
+    cache_registry = f"localhost:5000/cache-survival-{uuid.uuid4().hex[:8]}"
+    env = {"CACHE_BACKEND": backend, "CACHE_REGISTRY": cache_registry, "VERSION": "survival"}
+    _prune()
+    _bake(root, edition, env)
+    rows = []
+    for service in services:
+        _prune()
+        steps = _bake(root, service, env)
+        rows.append(f"| {backend} | {service} | {sum(steps.values())} of {len(steps)} |")
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edition", default="simple")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    from generator.commands import load
+
+    services = list(load(REPO).editions[args.edition].services)
+    print("| backend | service baked alone after a prune | RUN/COPY steps CACHED |")
+    print("| --- | --- | ---: |")
+    with tempfile.TemporaryDirectory(prefix="cache-survival-") as scratch:
+        root = Path(scratch)
+        for name in ("editions", "packages", "dockerfiles", "docker-bake.hcl"):
+            copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
+            copy(REPO / name, root / name)
+        for _ in range(args.rounds):
+            for backend in BACKENDS:
+                print("\n".join(_round(root, args.edition, services, backend)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
