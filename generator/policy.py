@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.stacks import build_caches, forbidden_tools
+from generator import stacks
 
 # C toolchain and the common cache folder for every image; each stack's stack.yaml adds its
-# own build tools and package-manager caches.
-BUILD_TOOLS = ("gcc", "cc", "g++", "make", *forbidden_tools())
-BUILD_CACHES = ("/root/.cache", *build_caches())
+# own build tools and package-manager caches (read when checked, not at import: the project's
+# own stack folders are known only once its specs are loaded).
+COMMON_BUILD_TOOLS = ("gcc", "cc", "g++", "make")
+COMMON_BUILD_CACHES = ("/root/.cache",)
 # What `apt-get update`/`install` leave unless a step cleans up: package caches and lists.
 APT_CACHES = ("/var/cache/apt/*.bin", "/var/cache/apt/archives/*.deb")
 APT_LISTS = "/var/lib/apt/lists"
@@ -29,20 +30,35 @@ MAY_BE_EMPTY = frozenset({"org.opencontainers.image.revision"})
 NUMERIC_USER = re.compile(r"^(\d+)(?::(\d+))?$")
 MIB = 1024 * 1024
 
-# One shell script gathers every filesystem fact, as root, so nothing is hidden by permissions.
-# The unpacked size is what `du` sees on the image's own filesystem (apparent bytes), the
-# figure `docker images` showed before the containerd store and the seed's size table uses.
-FACTS_SCRIPT = (
-    "for t in "
-    + " ".join(BUILD_TOOLS)
-    + '; do command -v "$t" >/dev/null && echo "tool $t"; done; '
-    "for d in " + " ".join(BUILD_CACHES) + '; do [ -e "$d" ] && echo "cache $d"; done; '
-    "for f in " + " ".join(APT_CACHES) + '; do [ -e "$f" ] && echo "apt $f"; done; '
-    f"[ -d {APT_LISTS} ] && find {APT_LISTS} -mindepth 1 -maxdepth 1 ! -name lock "
-    "! -name partial | sed 's/^/apt /'; "
-    "find / -xdev -type f -perm /6000 2>/dev/null | sed 's/^/setuid /'; "
-    'echo "unpacked $(du -sxb / 2>/dev/null | cut -f1)"; true'
-)
+
+def build_tools() -> tuple[str, ...]:
+    """The commands no runtime image may have: the C toolchain and every stack's own."""
+    return (*COMMON_BUILD_TOOLS, *stacks.forbidden_tools())
+
+
+def build_caches() -> tuple[str, ...]:
+    """The cache folders no runtime image may hold."""
+    return (*COMMON_BUILD_CACHES, *stacks.build_caches())
+
+
+def facts_script() -> str:
+    """One shell script that gathers every filesystem fact, run as root so that nothing is
+    hidden by permissions. The unpacked size is what `du` sees on the image's own filesystem
+    (apparent bytes), the figure `docker images` showed before the containerd store and the
+    seed's size table uses."""
+    return (
+        "for t in "
+        + " ".join(build_tools())
+        + '; do command -v "$t" >/dev/null && echo "tool $t"; done; '
+        "for d in " + " ".join(build_caches()) + '; do [ -e "$d" ] && echo "cache $d"; done; '
+        "for f in " + " ".join(APT_CACHES) + '; do [ -e "$f" ] && echo "apt $f"; done; '
+        f"[ -d {APT_LISTS} ] && find {APT_LISTS} -mindepth 1 -maxdepth 1 ! -name lock "
+        "! -name partial | sed 's/^/apt /'; "
+        "find / -xdev -type f -perm /6000 2>/dev/null | sed 's/^/setuid /'; "
+        'echo "unpacked $(du -sxb / 2>/dev/null | cut -f1)"; true'
+    )
+
+
 FACT_KINDS = ("tool", "cache", "apt", "setuid", "unpacked")
 
 
@@ -64,7 +80,7 @@ class ImageFacts:
 
 
 def parse_facts(output: str) -> dict[str, frozenset[str]]:
-    """Split FACTS_SCRIPT output by kind: tools, caches, apt caches, setuid files, size."""
+    """Split facts_script() output by kind: tools, caches, apt caches, setuid files, size."""
     found: dict[str, set[str]] = {kind: set() for kind in FACT_KINDS}
     for line in output.splitlines():
         kind, _, value = line.partition(" ")

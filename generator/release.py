@@ -21,6 +21,7 @@ from generator.errors import BuildFailed, CheckFailed, UsageError
 from generator.model import Project
 from generator.plan import BakePlan
 from generator.resolve import Resolved
+from generator.workflows import platform_slug
 
 # What a registry accepts as a tag (the OCI distribution spec).
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -161,11 +162,6 @@ def stage_options(
         extra=(*attest, *options.extra),
         variables=(("REGISTRY", where.registry), ("VERSION", where.version)),
     )
-
-
-def platform_slug(platform: str) -> str:
-    """A platform as a tag or cache-scope part: linux/arm64/v8 -> linux-arm64-v8."""
-    return platform.replace("/", "-")
 
 
 def platform_tag(staging: str, platform: str) -> str:

@@ -7,6 +7,7 @@ folder's service.Dockerfile.j2. Adding a stack is adding a folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
+from generator import memo
 from generator.errors import Problem, SpecError
 from generator.specs import SpecFile, parse_yaml
 
@@ -53,11 +55,21 @@ class StackManifest:
 
 
 def _schema_problems(spec: SpecFile) -> list[Problem]:
+    """The manifest's schema problems. A manifest found valid before is remembered (like the
+    specs, see schema.check_all), so a run need not import jsonschema for it."""
+    text = resources.files("generator").joinpath("schemas/stack.schema.json").read_text()
+    data = json.dumps(spec.data, sort_keys=True, default=repr)
+    key = hashlib.sha256(f"{text}\0{spec.path}\0{data}".encode()).hexdigest()
+    stamp = memo.stamp("valid-stack", key)
+    if stamp is not None and stamp.exists():
+        return []
     from jsonschema import Draft202012Validator
 
-    text = resources.files("generator").joinpath("schemas/stack.schema.json").read_text()
     errors = Draft202012Validator(json.loads(text)).iter_errors(spec.data)
-    return [spec.problem(tuple(e.absolute_path), e.message) for e in errors]
+    problems = [spec.problem(tuple(e.absolute_path), e.message) for e in errors]
+    if not problems and stamp is not None:
+        memo.touch(stamp)
+    return problems
 
 
 def _needs(folder: str, name: str, raw: Mapping[str, list[str]]) -> TemplateNeeds:

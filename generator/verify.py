@@ -78,7 +78,7 @@ def _wait_healthy(containers: dict[str, str], deadlines: dict[str, float]) -> di
 
 @cache
 def _setuid_files(image: str, platform: str | None = None) -> frozenset[str]:
-    script = engine.run_as_root(image, policy.FACTS_SCRIPT, platform)
+    script = engine.run_as_root(image, policy.facts_script(), platform)
     return policy.parse_facts(script)["setuid"]
 
 
@@ -99,7 +99,7 @@ def image_facts(
 ) -> policy.ImageFacts:
     """Gather what the policy looks at: config, sizes, tools, caches, setuid files vs upstream."""
     inspected = engine.inspect_image(image, platform) or {}
-    found = policy.parse_facts(engine.run_as_root(image, policy.FACTS_SCRIPT, platform))
+    found = policy.parse_facts(engine.run_as_root(image, policy.facts_script(), platform))
     return policy.ImageFacts(
         image=image,
         config=inspected.get("Config") or {},

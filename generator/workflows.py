@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.plan import header
-from generator.release import platform_slug
 from generator.resolve import Resolved
 from generator.specs import SPEC_DIR
 
@@ -54,6 +53,11 @@ class Workflow:
     login_registry: str
     github_token_login: bool
     platform_jobs: tuple[PlatformJob, ...]
+
+
+def platform_slug(platform: str) -> str:
+    """A platform as a tag or cache-scope part: linux/arm64/v8 -> linux-arm64-v8."""
+    return platform.replace("/", "-")
 
 
 def release_edition(resolved: Resolved) -> str:

@@ -11,16 +11,17 @@ import pytest
 from generator.policy import (
     APT_CACHES,
     APT_LISTS,
-    BUILD_CACHES,
-    BUILD_TOOLS,
-    FACTS_SCRIPT,
     MIB,
     REQUIRED_LABELS,
     ImageFacts,
+    build_caches,
+    build_tools,
+    facts_script,
     parse_facts,
     unpacked_bytes,
     violations,
 )
+from generator.stacks import load_stacks
 
 TITLE, VERSION, REVISION, SOURCE, CREATED = REQUIRED_LABELS
 LABELS = {
@@ -302,11 +303,18 @@ def test_parse_facts_ignores_noise_and_empty_values() -> None:
 
 
 def test_the_facts_script_asks_for_every_tool_and_cache() -> None:
-    for tool in BUILD_TOOLS:
-        assert f" {tool} " in FACTS_SCRIPT or f" {tool};" in FACTS_SCRIPT, tool
-    for cache in (*BUILD_CACHES, *APT_CACHES, APT_LISTS):
-        assert cache in FACTS_SCRIPT, cache
-    assert FACTS_SCRIPT.endswith("; true")
+    script = facts_script()
+    for tool in build_tools():
+        assert f" {tool} " in script or f" {tool};" in script, tool
+    for cache in (*build_caches(), *APT_CACHES, APT_LISTS):
+        assert cache in script, cache
+    assert script.endswith("; true")
+
+
+def test_every_stacks_build_tools_and_caches_are_checked() -> None:
+    for stack in load_stacks().values():
+        assert set(stack.forbidden_tools) <= set(build_tools()), stack.name
+        assert set(stack.build_caches) <= set(build_caches()), stack.name
 
 
 def test_an_unknown_unpacked_size_fails_a_budget() -> None:

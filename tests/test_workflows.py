@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import commands, release, workflows
+from generator import commands, workflows
 from generator.render import github_expression, yaml_scalar
 from tests.conftest import invoke, make_minimal_project, project_with
 
@@ -89,7 +89,7 @@ def test_release_bakes_one_job_per_platform_of_the_spec(tmp_path: Path) -> None:
     job = _release_yml(root)["jobs"]["bake"]
     matrix = job["strategy"]["matrix"]["include"]
     assert [m["platform"] for m in matrix] == list(platforms)
-    assert [m["slug"] for m in matrix] == [release.platform_slug(p) for p in platforms]
+    assert [m["slug"] for m in matrix] == [workflows.platform_slug(p) for p in platforms]
     (bake,) = _steps_using(job, "docker/bake-action")
     assert bake["with"]["targets"] == github_expression("env.EDITION")
     assert bake["with"]["push"] is True
