@@ -75,3 +75,20 @@ def _python_service_lines(root: Path) -> list[str]:
     make_minimal_project(root)
     commands.render(root)
     return (root / "dockerfiles" / "api.Dockerfile").read_text().splitlines()[1:]
+
+
+def test_a_broken_stack_manifest_is_a_spec_error_every_time(tmp_path: Path) -> None:
+    """Bad input in a project's own stack folder: exit 2, FILE:LINE: PATH, on every run
+    (only a manifest found valid is remembered)."""
+    manifest = "templates/stacks/broken/stack.yaml"
+    root = make_minimal_project(
+        tmp_path, {manifest: "context_files: 5\ncommand: [run]\n", f"{manifest}.keep": ""}
+    )
+    for _ in range(2):
+        result = invoke("validate", "-C", str(root))
+        assert result.exit_code == 2, result.output
+        assert any(
+            line.startswith(f"{manifest}:1: $.context_files: ")
+            for line in result.output.splitlines()
+        ), result.output
+        assert "Traceback" not in result.output
