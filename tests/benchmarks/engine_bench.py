@@ -12,7 +12,8 @@
 
 "Every step run" is `--no-cache` by default, so the benchmark can share an engine; with
 --prune the whole build cache (pip and cargo cache mounts included) is pruned before the
-cold bake and before the baseline instead, as on a fresh machine.
+cold bake, before the baseline and before each of the two reproducibility builds instead,
+as on a fresh machine.
 
 Prints a markdown table; writes bench/results.json and bench/chart.svg (cold and warm time
 per target). A script, not a test: it asserts nothing and prints the targets it misses.
@@ -173,8 +174,9 @@ def one_file_change() -> float:
         main_rs.write_text(original)
 
 
-def reproducible(out: Path) -> dict[str, bool]:
-    """service -> identical manifests across two uncached OCI builds."""
+def reproducible(out: Path, empty_between: bool) -> dict[str, bool]:
+    """service -> identical manifests across two uncached OCI builds (with `empty_between`,
+    the whole build cache, pip's and cargo's cache mounts too, pruned before each)."""
     from generator.commands import load
 
     services = sorted(load(REPO).editions[EDITION].services)
@@ -183,6 +185,8 @@ def reproducible(out: Path) -> dict[str, bool]:
     ).stdout.strip()
     digests: list[dict[str, str]] = []
     for run in ("a", "b"):
+        if empty_between:
+            prune()
         dest = out / f"oci-{run}"
         dest.mkdir()
         outputs = [
@@ -228,7 +232,7 @@ def measure(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     plain = plain_no_op(args.runs)
     edit = one_file_change()
     sh("make", "--no-print-directory", "bake", f"EDITION={EDITION}")  # the reverted source
-    same = reproducible(out) if not args.skip_reproducibility else {}
+    same = reproducible(out, args.prune) if not args.skip_reproducibility else {}
     chain_s, chain = critical_path(base_targets)
     return {
         "machine": {"cpus": os.cpu_count(), "platform": NATIVE},
