@@ -81,9 +81,7 @@ def test_a_broken_stack_manifest_is_a_spec_error_every_time(tmp_path: Path) -> N
     """Bad input in a project's own stack folder: exit 2, FILE:LINE: PATH, on every run
     (only a manifest found valid is remembered)."""
     manifest = "templates/stacks/broken/stack.yaml"
-    root = make_minimal_project(
-        tmp_path, {manifest: "context_files: 5\ncommand: [run]\n", f"{manifest}.keep": ""}
-    )
+    root = make_minimal_project(tmp_path, {manifest: "context_files: 5\ncommand: [run]\n"})
     for _ in range(2):
         result = invoke("validate", "-C", str(root))
         assert result.exit_code == 2, result.output
