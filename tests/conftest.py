@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import traceback
 import unicodedata
@@ -320,3 +321,43 @@ def without_report_args(argv: list[str]) -> list[str]:
         elif arg != "--progress=rawjson":
             kept.append(arg)
     return kept
+
+
+# A fixed identity: the machine running the tests may have no git user configured.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in root with the test identity; its stdout, stripped. Fails loudly."""
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=root,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.strip()
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Commit everything in root (an empty commit if nothing changed); the new HEAD."""
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+def committed_project(root: Path) -> Path:
+    """The project's specs, sources and generated files, committed in a repository of its
+    own at root."""
+    for name in ("editions", "packages", "dockerfiles"):
+        shutil.copytree(REPO_ROOT / name, root / name)
+    shutil.copy(REPO_ROOT / "docker-bake.hcl", root)
+    git(root, "init", "-q")
+    commit_all(root, "first")
+    return root

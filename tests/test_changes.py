@@ -3,9 +3,6 @@ of the project. Expectations are derived from the specs (resolve's linked_bases)
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,41 +15,15 @@ from generator.cli import main
 from generator.errors import UsageError
 from generator.resolve import Resolved, linked_bases
 from generator.stacks import load_stacks
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, commit_all, committed_project
 
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 EDITION = "enterprise"  # the superset: every base and service
-
-
-def git(root: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", *args], cwd=root, env=GIT_ENV, capture_output=True, text=True, check=True
-    )
-    return proc.stdout.strip()
-
-
-def commit_all(root: Path, message: str) -> str:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "--allow-empty", "-m", message)
-    return git(root, "rev-parse", "HEAD")
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """The project's specs, sources and generated files, committed in a repository of its own."""
-    root = tmp_path / "repo"
-    for name in ("editions", "packages", "dockerfiles"):
-        shutil.copytree(REPO_ROOT / name, root / name)
-    shutil.copy(REPO_ROOT / "docker-bake.hcl", root)
-    git(root, "init", "-q")
-    commit_all(root, "first")
-    return root
+    return committed_project(tmp_path / "repo")
 
 
 def append(path: Path, text: str) -> None:

@@ -7,45 +7,25 @@ again; what bake is handed (`--print`) and what it builds are derived from the s
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from generator import commands
 from generator.resolve import Resolved, linked_bases
+from tests.conftest import commit_all, committed_project
 from tests.engine.conftest import LOCAL_REGISTRY
-from tests.engine.helpers import REPO, SUTRABUILD, bake, image_id, run, vertices
+from tests.engine.helpers import SUTRABUILD, bake, image_id, run, vertices
 
 pytestmark = pytest.mark.usefixtures("buildx")
 
 EDITION = "simple"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def commit_all(root: Path, message: str) -> None:
-    env = {**os.environ, **GIT_ENV}
-    for args in (["add", "-A"], ["commit", "-q", "--allow-empty", "-m", message]):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """The project (specs, sources, generated files) committed in a repository of its own."""
-    root = tmp_path / "repo"
-    for name in ("editions", "packages", "dockerfiles"):
-        shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "docker-bake.hcl", root)
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    commit_all(root, "first")
-    return root
+    return committed_project(tmp_path / "repo")
 
 
 def printed(root: Path) -> tuple[set[str], set[str], str]:
