@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,8 +23,11 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from tests.engine.helpers import run_or_copy_steps  # noqa: E402
+
 SUTRABUILD = (sys.executable, "-m", "generator")
-RUN_OR_COPY = re.compile(r"^\[[\w.-]+(?: [\w.-]+)? +\d+/\d+\] (RUN|COPY) ")
 BACKENDS = ("registry", "local")
 
 
@@ -39,15 +41,8 @@ def _sh(*argv: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
 
 
 def _steps(stderr: str) -> dict[str, bool]:
-    steps: dict[str, bool] = {}
-    for line in stderr.splitlines():
-        if not line.startswith("{"):
-            continue
-        for vertex in json.loads(line).get("vertexes") or ():
-            name = vertex.get("name", "")
-            if RUN_OR_COPY.match(name):
-                steps[name] = steps.get(name, False) or bool(vertex.get("cached"))
-    return steps
+    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return run_or_copy_steps(events)
 
 
 def _bake(root: Path, target: str, env: dict[str, str]) -> dict[str, bool]:
@@ -77,7 +72,6 @@ def main() -> int:
     parser.add_argument("--edition", default="simple")
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
     from generator.commands import load
 
     services = list(load(REPO).editions[args.edition].services)

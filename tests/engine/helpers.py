@@ -6,11 +6,14 @@ import contextlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from generator import registry
 
 REPO = Path(__file__).resolve().parents[2]
 # The generator under test, whatever `sutrabuild` on PATH may be.
@@ -80,3 +83,23 @@ def remove_local(prefix: str) -> None:
     ]
     if refs:
         run("docker", "image", "rm", *refs, check=False)
+
+
+# The steps that do work; FROM, WORKDIR and the like are not what a cache saves.
+RUN_OR_COPY = re.compile(r"^\[[\w.-]+(?: [\w.-]+)? +\d+/\d+\] (RUN|COPY) ")
+
+
+def run_or_copy_steps(events: list[dict]) -> dict[str, bool]:
+    """Every RUN/COPY step of a bake and whether BuildKit reported it CACHED."""
+    steps: dict[str, bool] = {}
+    for vertex in vertices(events).values():
+        if RUN_OR_COPY.match(vertex.get("name", "")):
+            steps[vertex["name"]] = steps.get(vertex["name"], False) or bool(vertex.get("cached"))
+    return steps
+
+
+def pushed_platforms(ref: str) -> set[str]:
+    """The platforms of the index a tag points at in its registry (attestations aside)."""
+    index = registry.inspect(ref)
+    assert index is not None, f"{ref}: no such tag"
+    return {platform for platform, _ in index.platforms}

@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from generator.resolve import Resolved
-from tests.engine.helpers import SUTRABUILD, bake, image_content, image_id, run, vertices
+from tests.engine.helpers import (
+    SUTRABUILD,
+    bake,
+    image_content,
+    image_id,
+    pushed_platforms,
+    run,
+    vertices,
+)
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -160,11 +168,5 @@ def test_multi_platform_push_yields_an_index_with_both_platforms(
     env = {"REGISTRY": "localhost:5000/sutra-e2e", "VERSION": unique_version}
     for service in ("sutra-control", "sutra-grid-agent"):
         bake(service, "--all-platforms", "--push", env=env)
-        ref = f"localhost:5000/sutra-e2e/{service}:{unique_version}"
-        raw = json.loads(run("docker", "buildx", "imagetools", "inspect", "--raw", ref).stdout)
-        found = {
-            f"{m['platform']['os']}/{m['platform']['architecture']}"
-            for m in raw["manifests"]
-            if m["platform"]["os"] != "unknown"
-        }
+        found = pushed_platforms(f"localhost:5000/sutra-e2e/{service}:{unique_version}")
         assert found == set(resolved.project.settings.platforms), (service, found)

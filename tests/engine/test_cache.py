@@ -9,7 +9,6 @@ bases at the root of the graph were found every time; that is what this test hol
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
@@ -18,24 +17,13 @@ import pytest
 from generator import cache
 from generator.resolve import Resolved
 from tests.engine.conftest import LOCAL_REGISTRY
-from tests.engine.helpers import bake, run, vertices
+from tests.engine.helpers import bake, run, run_or_copy_steps
 
 pytestmark = pytest.mark.usefixtures("engine")
 
 # The edition whose cache is exported, as a CI job would, in one bake of all its targets.
 EDITION = "simple"
-# The steps that do work; FROM, WORKDIR and the like are not what a cache saves.
-RUN_OR_COPY = re.compile(r"^\[[\w.-]+(?: [\w.-]+)? +\d+/\d+\] (RUN|COPY) ")
 ENOUGH = 0.9
-
-
-def _run_or_copy(events: list[dict]) -> dict[str, bool]:
-    """Every RUN/COPY step of a bake and whether BuildKit reported it CACHED."""
-    steps: dict[str, bool] = {}
-    for vertex in vertices(events).values():
-        if RUN_OR_COPY.match(vertex.get("name", "")):
-            steps[vertex["name"]] = steps.get(vertex["name"], False) or bool(vertex.get("cached"))
-    return steps
 
 
 def _prune() -> None:
@@ -44,7 +32,7 @@ def _prune() -> None:
 
 def _bake(root: Path, target: str, env: dict[str, str]) -> dict[str, bool]:
     _, events = bake(target, "-C", str(root), env=env)
-    steps = _run_or_copy(events)
+    steps = run_or_copy_steps(events)
     assert steps, f"bake {target} reported no RUN/COPY steps"
     return steps
 
@@ -89,7 +77,7 @@ def test_the_cache_survives_a_pruned_engine(
     steps: dict[str, bool] = {}
     for base in sorted(_root_bases(resolved)):
         _, events = bake(base, "-C", str(project_copy), env=env)
-        steps.update(_run_or_copy(events))
+        steps.update(run_or_copy_steps(events))
     assert steps, f"no RUN/COPY step in {sorted(_root_bases(resolved))}"
     ran = sorted(name for name, hit in steps.items() if not hit)
     assert not ran, f"{backend}: {len(ran)} of {len(steps)} steps ran after a prune: {ran}"
