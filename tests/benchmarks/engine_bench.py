@@ -135,12 +135,10 @@ def critical_path(seconds: dict[str, float]) -> tuple[float, list[str]]:
 def plain_no_op(runs: int) -> float:
     """Median no-op of `docker buildx bake` alone, given what sutrabuild gives it (REVISION,
     CREATED, the CA secret), so it builds the same configs: the floor under `make bake`."""
-    from generator.bake import BakeOptions, bake_environment
+    from generator.bake import BakeOptions, bake_command, bake_environment
 
     env = bake_environment(REPO, BakeOptions(), os.environ)
-    argv = ["docker", "buildx", "bake", "--file", "docker-bake.hcl", EDITION]
-    if env.get("CA_BUNDLE"):
-        argv.insert(3, f"--allow=fs.read={env['CA_BUNDLE']}")
+    argv = bake_command(EDITION, BakeOptions(), env.get("CA_BUNDLE"))
     return statistics.median(sh(*argv, env=env) for _ in range(runs))
 
 

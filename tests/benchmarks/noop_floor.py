@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from generator.bake import BakeOptions, bake_environment  # noqa: E402
+from generator.bake import BakeOptions, bake_command, bake_environment  # noqa: E402
 from generator.progress import timestamp  # noqa: E402
 
 
@@ -68,22 +68,24 @@ def main() -> int:
     # What sutrabuild gives bake (REVISION, CREATED, the CA secret): plain bake then builds
     # the same configs, so it is a no-op too.
     env = bake_environment(REPO, BakeOptions(), os.environ)
-    bake = ["docker", "buildx", "bake", "--file", "docker-bake.hcl"]
-    if env.get("CA_BUNDLE"):
-        bake.append(f"--allow=fs.read={env['CA_BUNDLE']}")
+    ca_bundle = env.get("CA_BUNDLE")
+
+    def bake(options: BakeOptions | None = None) -> list[str]:
+        return bake_command(edition, options or BakeOptions(), ca_bundle)
+
     sutrabuild = [str(REPO / ".venv/bin/sutrabuild"), "bake", edition]
     _timed(sutrabuild, env)  # warm: whatever changed since the last bake is built now
     rows = {
         "make bake": lambda: _timed(["make", "bake", f"EDITION={edition}"], env)[0],
         "sutrabuild bake": lambda: _timed(sutrabuild, env)[0],
-        "docker buildx bake": lambda: _timed([*bake, edition], env)[0],
+        "docker buildx bake": lambda: _timed(bake(), env)[0],
         "  BuildKit span (rawjson)": lambda: _span(
-            _timed([*bake, "--progress=rawjson", edition], env)[1]
+            _timed(bake(BakeOptions(extra=("--progress=rawjson",))), env)[1]
         ),
         "docker buildx bake, output=cacheonly": lambda: _timed(
-            [*bake, "--set", "*.output=type=cacheonly", edition], env
+            bake(BakeOptions(sets=("*.output=type=cacheonly",))), env
         )[0],
-        "docker buildx bake --print": lambda: _timed([*bake, "--print", edition], env)[0],
+        "docker buildx bake --print": lambda: _timed(bake(BakeOptions(print_only=True)), env)[0],
     }
     print(f"| warm no-op, {edition}, median of {args.runs} | seconds |")
     print("| --- | ---: |")
