@@ -16,7 +16,7 @@ from typing import Any
 
 from generator import cache, mirror, progress
 from generator.errors import BuildFailed, ToolMissing, UsageError
-from generator.plan import BAKE_FILE
+from generator.paths import BAKE_FILE
 
 ENGINE_HINT = "install Docker Engine with the buildx plugin, or run `make engine` on Debian"
 

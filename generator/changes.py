@@ -25,9 +25,10 @@ import jinja2
 import jinja2.meta
 
 from generator import render as render_step
+from generator.dockerfile_plan import DockerfilePlan, dockerfile_plans
 from generator.errors import GeneratorError, UsageError
 from generator.model import Project, build_project
-from generator.plan import DockerfilePlan, base_image, dockerfile_path, dockerfile_plans
+from generator.paths import base_image, dockerfile_path
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases
 from generator.schema import check_schema
 from generator.specs import SPEC_DIR, parse_all

@@ -10,7 +10,7 @@ from typing import Any
 
 from generator.bake import ENGINE_HINT, require_buildx
 from generator.errors import BuildFailed, ToolMissing
-from generator.plan import BAKE_FILE
+from generator.paths import BAKE_FILE
 
 
 def docker(

@@ -11,8 +11,9 @@ from pathlib import Path
 import jinja2
 
 from generator import memo
+from generator.dockerfile_plan import DockerfilePlan
 from generator.errors import GeneratorError, RenderError
-from generator.plan import DockerfilePlan, Plan
+from generator.plan import Plan
 from generator.stacks import template_dirs
 from generator.workflows import Workflow
 

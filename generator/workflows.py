@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.plan import header
+from generator.paths import header
 from generator.resolve import Resolved
 from generator.specs import SPEC_DIR
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator import GENERATED_MARKER
 from generator.errors import OutputClashError
-from generator.plan import BAKE_FILE, DOCKERFILE_DIR
+from generator.paths import BAKE_FILE, DOCKERFILE_DIR
 from generator.workflows import WORKFLOW_DIR
 
 # Temp files carry their writer's pid, so a render can tell a concurrent render's file

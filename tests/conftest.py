@@ -361,3 +361,30 @@ def committed_project(root: Path) -> Path:
     git(root, "init", "-q")
     commit_all(root, "first")
     return root
+
+
+# The minimal project with the optional keys the exact-value tests look at.
+DETAILED_EDITS = (
+    ("  version: 0.1.0\n", "  version: 0.1.0\n  vendor: Sutra AI\n"),
+    (
+        "    bases: [python-base]\n",
+        "    description: Compilers for native extensions\n"
+        "    bases: [python-base]\n"
+        "    packages: [libc6-dev, gcc]\n",
+    ),
+    (
+        "    port: 8000\n",
+        "    description: Public REST API\n"
+        "    port: 8000\n"
+        '    env: {STORAGE_URL: "http://store:9000"}\n',
+    ),
+    ("    port: 9000\n", "    port: 9000\n    env: {DATA_DIR: /data}\n    volumes: [/data]\n"),
+)
+DETAILED_PROJECT = MINIMAL_PROJECT
+for _old, _new in DETAILED_EDITS:
+    DETAILED_PROJECT = replace_once(DETAILED_PROJECT, _old, _new)
+DETAILED_EDITIONS = {
+    "editions/project.yaml": DETAILED_PROJECT,
+    "editions/simple.yaml": "description: Just the API\nservices: [api]\n",
+    "editions/full.yaml": "extends: simple\nservices: [store]\n",
+}

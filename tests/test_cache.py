@@ -13,7 +13,8 @@ import pytest
 
 from generator import cache, commands
 from generator.bake import BakeOptions, bake_environment
-from generator.plan import base_image, plan
+from generator.paths import base_image
+from generator.plan import plan
 from generator.resolve import linked_bases
 from generator.schema import _schema_text
 from tests.conftest import invoke, make_minimal_project, project_with, replace_once

@@ -1,4 +1,5 @@
-"""plan.py: bake targets, groups and Dockerfile plans, in bake's own vocabulary."""
+"""plan.py: bake targets, groups and variables, in bake's own vocabulary, gathered with the
+Dockerfile plans (whose own fields tests/test_dockerfile_plan.py checks)."""
 
 from __future__ import annotations
 
@@ -8,53 +9,16 @@ from pathlib import Path
 import pytest
 
 from generator import GENERATED_MARKER, commands
-from generator.plan import (
-    BAKE_FILE,
-    DOCKERFILE_DIR,
-    DockerfilePlan,
-    Group,
-    HealthcheckPlan,
-    Plan,
-    Target,
-    base_image,
-    dockerfile_path,
-    header,
-    plan,
-)
+from generator.dockerfile_plan import DockerfilePlan, HealthcheckPlan
+from generator.paths import BAKE_FILE, DOCKERFILE_DIR, base_image, dockerfile_path, header
+from generator.plan import Group, Plan, Target, plan
 from generator.resolve import Resolved
 from tests.conftest import (
-    MINIMAL_PROJECT,
+    DETAILED_EDITIONS,
     REPO_ROOT,
     make_minimal_project,
     project_with,
-    replace_once,
 )
-
-# The minimal project with the optional keys the exact-value tests look at.
-EDITS = (
-    ("  version: 0.1.0\n", "  version: 0.1.0\n  vendor: Sutra AI\n"),
-    (
-        "    bases: [python-base]\n",
-        "    description: Compilers for native extensions\n"
-        "    bases: [python-base]\n"
-        "    packages: [libc6-dev, gcc]\n",
-    ),
-    (
-        "    port: 8000\n",
-        "    description: Public REST API\n"
-        "    port: 8000\n"
-        '    env: {STORAGE_URL: "http://store:9000"}\n',
-    ),
-    ("    port: 9000\n", "    port: 9000\n    env: {DATA_DIR: /data}\n    volumes: [/data]\n"),
-)
-DETAILED_PROJECT = MINIMAL_PROJECT
-for _old, _new in EDITS:
-    DETAILED_PROJECT = replace_once(DETAILED_PROJECT, _old, _new)
-EDITIONS = {
-    "editions/project.yaml": DETAILED_PROJECT,
-    "editions/simple.yaml": "description: Just the API\nservices: [api]\n",
-    "editions/full.yaml": "extends: simple\nservices: [store]\n",
-}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +35,7 @@ def real(real_specs: Resolved) -> Plan:
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     """The minimal project with details: exact values are asserted on it."""
-    root = make_minimal_project(tmp_path_factory.mktemp("plan") / "proj", EDITIONS)
+    root = make_minimal_project(tmp_path_factory.mktemp("plan") / "proj", DETAILED_EDITIONS)
     return plan(commands.load(root))
 
 
@@ -246,49 +210,6 @@ def test_no_vendor_label_without_a_vendor(tmp_path: Path) -> None:
     assert p.bake.common_labels == (
         ("org.opencontainers.image.source", "https://github.com/sutra-ai/sutra"),
     )
-
-
-def test_service_dockerfile_plan(small: Plan) -> None:
-    api = dockerfiles_of(small)["api"]
-    assert api.template == "stacks/python/service.Dockerfile.j2"
-    assert (api.builder, api.runtime) == ("sutra-python-builder", "sutra-python-base")
-    assert api.env == (("PORT", "8000"), ("STORAGE_URL", "http://store:9000"))
-    assert api.command == ("python", "-m", "app")
-    assert api.healthcheck == HealthcheckPlan(
-        "--interval=30s --timeout=3s --start-period=10s --start-interval=2s --retries=3",
-        ("sutra-healthcheck", "http://localhost:8000/health"),
-    )
-    assert api.context_allow == ("requirements.txt", "app/")
-    assert api.dockerignore_path == "dockerfiles/api.Dockerfile.dockerignore"
-    assert (api.user_name, api.uid, api.gid) == ("sutra", 1000, 1000)
-
-
-def test_rust_service_runs_its_binary(small: Plan) -> None:
-    store = dockerfiles_of(small)["store"]
-    assert store.template == "stacks/rust/service.Dockerfile.j2"
-    assert store.command == ("store",)
-    assert store.volumes == ("/data",)
-    assert store.env == (("DATA_DIR", "/data"), ("PORT", "9000"))
-    assert store.context_allow == ("Cargo.toml", "Cargo.lock", "src/")
-
-
-def test_base_dockerfile_plans(small: Plan) -> None:
-    plans = dockerfiles_of(small)
-    builder = plans["sutra-python-builder"]
-    assert (builder.from_image, builder.from_base, builder.build_stage_base) == (
-        None,
-        "sutra-python-base",
-        None,
-    )
-    assert builder.packages == ("gcc", "libc6-dev")
-    runtime = plans["sutra-rust-runtime"]
-    assert (runtime.from_image, runtime.from_base, runtime.build_stage_base) == (
-        "debian:bookworm-slim",
-        None,
-        "sutra-rust-builder",
-    )
-    assert plans["sutra-python-base"].context_allow == ("requirements.txt", "sutra-healthcheck")
-    assert plans["sutra-rust-builder"].context_allow == ()
 
 
 def test_names_follow_the_project_name(tmp_path: Path) -> None:

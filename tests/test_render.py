@@ -14,7 +14,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from generator import GENERATED_MARKER, commands
 from generator.errors import GeneratorError, RenderError
-from generator.plan import BAKE_FILE, base_image, dockerfile_path
+from generator.paths import BAKE_FILE, base_image, dockerfile_path
 from generator.render import comment, dockerfile_value, exec_form, hcl_list, hcl_string
 from generator.workflows import workflow_plans
 from tests.conftest import (

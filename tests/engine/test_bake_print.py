@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from generator.plan import base_image
+from generator.paths import base_image
 from generator.resolve import Resolved, service_bases
 from tests.engine.helpers import run
 

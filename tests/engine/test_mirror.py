@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from generator.mirror import mirrored_ref
-from generator.plan import base_image
+from generator.paths import base_image
 from generator.resolve import Resolved, service_bases
 from tests.engine.conftest import LOCAL_REGISTRY
 from tests.engine.helpers import NATIVE, SUTRABUILD, bake, pushed_platforms, run, vertices

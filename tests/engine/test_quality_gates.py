@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from generator import commands, policy
-from generator.plan import base_image, plan
+from generator.paths import base_image
+from generator.plan import plan
 from generator.verify import image_facts
 from tests.engine.helpers import NATIVE, REPO, bake, run
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator import commands, verify
-from generator.plan import base_image
+from generator.paths import base_image
 from generator.resolve import Resolved
 from generator.stacks import load_stacks
 from tests.engine.conftest import LOCAL_REGISTRY
