@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -38,10 +37,10 @@ sys.path.insert(0, str(REPO))
 
 from tests.benchmarks.bench_chart import svg_chart  # noqa: E402
 from tests.benchmarks.oci_diff import OciImage  # noqa: E402
+from tests.engine.helpers import NATIVE, oci_bake_command  # noqa: E402
 
 EDITION = "enterprise"
 SUTRABUILD = str(REPO / ".venv/bin/sutrabuild")
-NATIVE = "linux/arm64" if platform.machine() in ("aarch64", "arm64") else "linux/amd64"
 BASELINE_PREFIX = "sutra-bench-baseline"
 
 
@@ -187,25 +186,8 @@ def reproducible(out: Path, empty_between: bool) -> dict[str, bool]:
             prune()
         dest = out / f"oci-{run}"
         dest.mkdir()
-        outputs = [
-            arg
-            for s in services
-            for arg in ("--set", f"{s}.output=type=oci,dest={dest}/{s}.tar,rewrite-timestamp=true")
-        ]
-        grant = (
-            [f"--allow=fs.read={os.environ['CA_BUNDLE']}"] if os.environ.get("CA_BUNDLE") else []
-        )
         sh(
-            "docker",
-            "buildx",
-            "bake",
-            *grant,
-            f"--allow=fs.write={dest}",
-            "--no-cache",
-            "--set",
-            f"*.platform={NATIVE}",
-            *outputs,
-            EDITION,
+            *oci_bake_command(services, (EDITION,), dest, "--no-cache"),
             env={"SOURCE_DATE_EPOCH": epoch},
         )
         digests.append({s: OciImage(dest / f"{s}.tar").manifest_digest for s in services})

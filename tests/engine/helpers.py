@@ -9,11 +9,13 @@ import platform
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from generator import registry
+from generator.bake import BakeOptions, bake_command
 
 REPO = Path(__file__).resolve().parents[2]
 # The generator under test, whatever `sutrabuild` on PATH may be.
@@ -29,6 +31,20 @@ def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, check: 
     if check and proc.returncode != 0:
         pytest.fail(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def oci_bake_command(
+    services: Sequence[str], targets: Sequence[str], dest: Path, *flags: str
+) -> list[str]:
+    """Plain bake of TARGETS for the native platform, writing each of SERVICES as an OCI tar
+    in DEST with BuildKit's rewrite-timestamp (the docker image store cannot take it): the
+    build that reproducibility is judged on."""
+    outputs = tuple(
+        f"{s}.output=type=oci,dest={dest / s}.tar,rewrite-timestamp=true" for s in services
+    )
+    extra = (f"--allow=fs.write={dest}", "--progress=quiet", *flags)
+    options = BakeOptions(platforms=(NATIVE,), sets=outputs, extra=extra)
+    return bake_command(targets[0], options, os.environ.get("CA_BUNDLE"), *targets[1:])
 
 
 def bake(

@@ -9,14 +9,13 @@ push from a docker-container builder (CI) gets the same option.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from generator.resolve import Resolved
 from tests.benchmarks.oci_diff import OciImage, differences
-from tests.engine.helpers import NATIVE, run
+from tests.engine.helpers import oci_bake_command, run
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -33,18 +32,7 @@ def _one_service_per_stack(resolved: Resolved) -> tuple[str, ...]:
 def _build(services: tuple[str, ...], dest: Path, epoch: str, *flags: str) -> dict[str, OciImage]:
     """The services (and their bases) built, each written as an OCI tar."""
     dest.mkdir()
-    bundle = os.environ.get("CA_BUNDLE")
-    grants = [f"--allow=fs.read={bundle}"] if bundle else []
-    outputs = [
-        arg
-        for s in services
-        for arg in ("--set", f"{s}.output=type=oci,dest={dest / s}.tar,rewrite-timestamp=true")
-    ]
-    run(
-        "docker", "buildx", "bake", *grants, f"--allow=fs.write={dest}", "--progress=quiet",
-        *flags, "--set", f"*.platform={NATIVE}", *outputs, *services,
-        env={"SOURCE_DATE_EPOCH": epoch},
-    )  # fmt: skip
+    run(*oci_bake_command(services, services, dest, *flags), env={"SOURCE_DATE_EPOCH": epoch})
     return {s: OciImage(dest / f"{s}.tar") for s in services}
 
 
