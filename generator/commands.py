@@ -19,7 +19,7 @@ from generator import verify as verify_step
 from generator import write as write_step
 from generator.errors import BuildFailed, CheckFailed, SpecError, UsageError
 from generator.model import build_project
-from generator.plan import plan
+from generator.plan import bake_plan, plan
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases, resolve
 from generator.schema import check_all
 from generator.specs import parse_all
@@ -39,9 +39,11 @@ def load(root: Path) -> Resolved:
 
 
 def validate(root: Path) -> Resolved:
-    """load(), plus what only a render shows: that a service's own template keeps the
+    """load(), plus what only the plans and a render show: that the stacks' build secrets
+    name no variable the bake file has already, and that a service's own template keeps the
     guarantees (rendered in memory, nothing written)."""
     resolved = load(root)
+    bake_plan(resolved)
     if any(s.template for s in resolved.project.services.values()):
         _render_checked(resolved)
     return resolved

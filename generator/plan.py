@@ -6,8 +6,9 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from generator import cache, mirror
+from generator import cache, mirror, stacks
 from generator.dockerfile_plan import DockerfilePlan, dockerfile_plans
+from generator.errors import Problem, SpecError
 from generator.model import Base, Pairs, Project, Service
 from generator.paths import BAKE_FILE, DOCKERFILE_DIR, base_image, dockerfile_path, header
 from generator.resolve import Resolved, base_closure, service_bases
@@ -62,6 +63,14 @@ class BakePlan:
     groups: tuple[Group, ...]
     common_labels: Pairs
     targets: tuple[Target, ...]
+    # The stacks' build secrets: each an optional secret of every target, required once set.
+    secrets: tuple[stacks.BuildSecret, ...] = ()
+
+    @property
+    def required_args(self) -> Pairs:
+        """(ARG, variable) for every build secret: true once the variable is set."""
+        ids = (("ca_bundle", "CA_BUNDLE"), *((s.id, s.env) for s in self.secrets))
+        return tuple((f"{i.upper()}_REQUIRED", env) for i, env in ids)
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,27 @@ def _service_target(project: Project, service: Service) -> Target:
 
 
 def _variables(project: Project) -> tuple[Variable, ...]:
+    """The project's variables, then each stack's build secrets after CA_BUNDLE (the secrets
+    every build may need), then the cache's and the mirror's."""
+    own = _image_variables(project)
+    later = _cache_variables(project)
+    return (*own, *_secret_variables({v.name for v in (*own, *later)}), *later)
+
+
+def _secret_variables(taken: set[str]) -> tuple[Variable, ...]:
+    secrets = stacks.build_secrets()
+    clashes = [
+        Problem(s.file, s.line, s.path, f"{s.env} is already a variable of the bake file")
+        for s in secrets
+        if s.env in taken
+    ]
+    if clashes:
+        raise SpecError(clashes)
+    found = {s.env: Variable(s.env, "", f"{s.description} (a build secret).") for s in secrets}
+    return tuple(found.values())
+
+
+def _image_variables(project: Project) -> tuple[Variable, ...]:
     s = project.settings
     return (
         Variable("REGISTRY", s.registry, "Registry and namespace every tag starts with."),
@@ -175,7 +205,12 @@ def _variables(project: Project) -> tuple[Variable, ...]:
             "CREATED", "", "RFC 3339 created label (sutrabuild: the commit's); or the epoch's."
         ),
         Variable("CA_BUNDLE", "", "PEM bundle for TLS-intercepting proxies (a build secret)."),
-        Variable("PIP_INDEX_URL", "", "Package index URL, may hold credentials (a build secret)."),
+    )
+
+
+def _cache_variables(project: Project) -> tuple[Variable, ...]:
+    s = project.settings
+    return (
         Variable(
             cache.ENV_VAR,
             "",
@@ -228,6 +263,7 @@ def bake_plan(resolved: Resolved) -> BakePlan:
         groups=_groups(resolved),
         common_labels=_common_labels(project),
         targets=tuple(sorted(bases + services, key=lambda t: t.name)),
+        secrets=stacks.build_secrets(),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -38,6 +38,20 @@ class TemplateNeeds:
 
 
 @dataclass(frozen=True)
+class BuildSecret:
+    """A secret a stack's fetch steps read from an environment variable of bake's (an optional
+    BuildKit secret, `env=`); its steps require it once it is set."""
+
+    id: str
+    env: str
+    description: str
+    # Where its manifest declares it: errors about it point there.
+    file: str = ""
+    line: int = 0
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class StackManifest:
     """One stack folder: its service template, context files and default command."""
 
@@ -48,6 +62,7 @@ class StackManifest:
     base_templates: Mapping[str, TemplateNeeds]
     forbidden_tools: tuple[str, ...] = ()
     build_caches: tuple[str, ...] = ()
+    build_secrets: tuple[BuildSecret, ...] = ()
 
     def default_command(self, service: str) -> tuple[str, ...]:
         """The CMD of a service that sets none; `{name}` stands for the service."""
@@ -81,6 +96,15 @@ def _needs(folder: str, name: str, raw: Mapping[str, list[str]]) -> TemplateNeed
     )
 
 
+def _secrets(spec: SpecFile) -> tuple[BuildSecret, ...]:
+    found = []
+    for i, raw in enumerate(spec.data.get("build_secrets") or ()):
+        where = spec.problem(("build_secrets", i, "env"), "")
+        secret = BuildSecret(raw["id"], raw["env"], raw["description"])
+        found.append(replace(secret, file=where.file, line=where.line, path=where.path))
+    return tuple(found)
+
+
 def _manifest(root: Path, name: str) -> tuple[StackManifest | None, list[Problem]]:
     folder = f"{STACKS_DIR}/{name}"
     rel = f"templates/{folder}/{MANIFEST}"
@@ -108,6 +132,7 @@ def _manifest(root: Path, name: str) -> tuple[StackManifest | None, list[Problem
             MappingProxyType(bases),
             tuple(raw.get("forbidden_tools", ())),
             tuple(raw.get("build_caches", ())),
+            _secrets(spec),
         ),
         [],
     )
@@ -166,3 +191,12 @@ def forbidden_tools() -> tuple[str, ...]:
 def build_caches() -> tuple[str, ...]:
     """Every stack's package-manager caches that must not reach a runtime image."""
     return tuple(dict.fromkeys(c for s in load_stacks().values() for c in s.build_caches))
+
+
+def build_secrets() -> tuple[BuildSecret, ...]:
+    """Every stack's build secrets, in stack order (one per id and variable)."""
+    found: dict[tuple[str, str], BuildSecret] = {}
+    for stack in load_stacks().values():
+        for secret in stack.build_secrets:
+            found.setdefault((secret.id, secret.env), secret)
+    return tuple(found.values())

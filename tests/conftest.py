@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import strategies as st
 
+from generator import stacks
 from generator.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -186,6 +187,13 @@ def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
         trace = "".join(traceback.format_exception(result.exception))
         pytest.fail(f"sutrabuild {' '.join(args)} crashed:\n{trace}")
     return result
+
+
+@pytest.fixture(autouse=True)
+def _sutrabuilds_own_stacks() -> None:
+    """Every test starts from sutrabuild's own stack folders: loading a project makes its
+    templates/ the first place stacks are looked up, for the rest of the process."""
+    stacks.use_project(REPO_ROOT)
 
 
 @pytest.fixture

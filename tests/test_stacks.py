@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +94,88 @@ def test_a_broken_stack_manifest_is_a_spec_error_every_time(tmp_path: Path) -> N
             for line in result.output.splitlines()
         ), result.output
         assert "Traceback" not in result.output
+
+
+SNAKE_SECRET = (
+    "build_secrets:\n"
+    "  - id: snake_token\n"
+    "    env: SNAKE_TOKEN\n"
+    "    description: Token of the snake index\n"
+)
+
+
+def _snake_project(root: Path, secret: str) -> Path:
+    """The minimal project with a copy of the python stack, as `snake`, declaring `secret`."""
+    make_minimal_project(root)
+    folder = root / "templates" / "stacks" / "snake"
+    shutil.copytree(STACK_DIR / "python", folder)
+    manifest = (folder / "stack.yaml").read_text()
+    (folder / "stack.yaml").write_text(manifest.split("build_secrets:")[0] + secret)
+    return root
+
+
+def run_print(root: Path, env: dict[str, str]) -> Any:
+    """The bake file as the real buildx resolves it (`--print`), with env set."""
+    clean = {k: v for k, v in os.environ.items() if k != "SNAKE_TOKEN"}
+    proc = subprocess.run(
+        ["docker", "buildx", "bake", "--file", "docker-bake.hcl", "--print"],
+        cwd=root,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def test_every_stack_build_secret_reaches_the_real_bake_file() -> None:
+    bake_file = (REPO_ROOT / "docker-bake.hcl").read_text()
+    secrets = [s for stack in load_stacks().values() for s in stack.build_secrets]
+    assert secrets, "expected a stack that declares a build secret"
+    for s in secrets:
+        assert f'variable "{s.env}" {{' in bake_file
+        assert f'{s.env} == "" ? [] : ["id={s.id},env={s.env}"],' in bake_file
+        assert f"{s.id.upper()}_REQUIRED" in bake_file
+
+
+def test_a_stack_declares_its_own_build_secret(tmp_path: Path) -> None:
+    """A secret the stack declares becomes a bake variable and, once set, an env secret of
+    every target and a true <ID>_REQUIRED arg (read back from the real buildx)."""
+    root = _snake_project(tmp_path, SNAKE_SECRET)
+    assert invoke("render", "-C", str(root)).exit_code == 0
+    bake_file = (root / "docker-bake.hcl").read_text()
+    assert '# Token of the snake index (a build secret).\nvariable "SNAKE_TOKEN" {' in bake_file
+    printed = run_print(root, {"SNAKE_TOKEN": "s3cret"})
+    for target in printed["target"].values():
+        assert {"id": "snake_token", "env": "SNAKE_TOKEN"} in target["secret"]
+        assert target["args"]["SNAKE_TOKEN_REQUIRED"] == "true"
+        assert "s3cret" not in json.dumps(target)
+    unset = run_print(root, {})
+    assert all(t["args"]["SNAKE_TOKEN_REQUIRED"] == "false" for t in unset["target"].values())
+
+
+def test_a_build_secret_may_not_take_a_bake_variable(tmp_path: Path) -> None:
+    clash = SNAKE_SECRET.replace("env: SNAKE_TOKEN", "env: VERSION")
+    root = _snake_project(tmp_path, clash)
+    manifest = "templates/stacks/snake/stack.yaml"
+    line = 1 + next(
+        i for i, text in enumerate((root / manifest).read_text().splitlines()) if "VERSION" in text
+    )
+    before = sorted(p.name for p in root.rglob("*"))
+    result = invoke("validate", "-C", str(root))
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{manifest}:{line}: $.build_secrets[0].env: VERSION is already a variable of the "
+        "bake file" in result.output.splitlines()
+    ), result.output
+    assert invoke("render", "-C", str(root)).exit_code == 2
+    assert sorted(p.name for p in root.rglob("*")) == before
+
+
+def test_a_build_secret_env_must_be_an_environment_variable_name(tmp_path: Path) -> None:
+    root = _snake_project(tmp_path, SNAKE_SECRET.replace("env: SNAKE_TOKEN", "env: snake-token"))
+    result = invoke("validate", "-C", str(root))
+    assert result.exit_code == 2, result.output
+    assert "templates/stacks/snake/stack.yaml:" in result.output
+    assert "$.build_secrets[0].env: 'snake-token' does not match" in result.output
+    assert "Traceback" not in result.output

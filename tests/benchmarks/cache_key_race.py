@@ -16,6 +16,7 @@ Two variants of the same graph, each exported once and then imported `--rounds` 
 time into an emptied build cache:
 - `image`: base is `FROM debian:bookworm-slim` (the stand-in) + RUN + COPY, svc adds two RUNs;
 - `scratch`: base is `FROM scratch` + COPY, svc adds a COPY: no record has two links.
+The `image` graph is also tried with the other ways of choosing what each target imports.
 
 Usage: .venv/bin/python tests/benchmarks/cache_key_race.py [--rounds 12]
 """
@@ -43,29 +44,42 @@ VARIANTS = {
     ),
     "scratch": ("FROM scratch\nCOPY file.txt /file.txt\n", "FROM base\nCOPY svc.txt /svc.txt\n"),
 }
-BAKE_FILE = """
-target "base" {
-  context    = "base"
-  cache-from = ["type=local,src=.cache/base"]
-  cache-to   = ["type=local,dest=.cache/base,mode=max"]
-  output     = ["type=cacheonly"]
+# What each target imports: sutrabuild's layout (its own cache, then its bases'), each only
+# its own, or every target every cache.
+IMPORTS = {
+    "own + base's": {"base": ("base",), "svc": ("svc", "base")},
+    "own only": {"base": ("base",), "svc": ("svc",)},
+    "every cache": {"base": ("svc", "base"), "svc": ("svc", "base")},
 }
-target "svc" {
-  context    = "svc"
-  contexts   = { base = "target:base" }
-  cache-from = ["type=local,src=.cache/svc", "type=local,src=.cache/base"]
-  cache-to   = ["type=local,dest=.cache/svc,mode=max"]
+ROWS = (("image", "own + base's"), ("image", "own only"), ("image", "every cache"))
+ROWS += (("scratch", "own + base's"),)
+TARGET = """
+target "{name}" {{
+  context    = "{name}"
+  contexts   = {{ {contexts} }}
+  cache-from = [{cache_from}]
+  cache-to   = ["type=local,dest=.cache/{name},mode=max"]
   output     = ["type=cacheonly"]
-}
+}}
 """
 
 
-def _project(root: Path, base: str, svc: str) -> None:
+def _bake_file(imports: dict[str, tuple[str, ...]]) -> str:
+    blocks = []
+    for name, caches in imports.items():
+        contexts = 'base = "target:base"' if name == "svc" else ""
+        cache_from = ", ".join(f'"type=local,src=.cache/{c}"' for c in caches)
+        blocks.append(TARGET.format(name=name, contexts=contexts, cache_from=cache_from))
+    return "".join(blocks)
+
+
+def _project(root: Path, variant: str, imports: dict[str, tuple[str, ...]]) -> None:
+    base, svc = VARIANTS[variant]
     for name, dockerfile in (("base", base), ("svc", svc)):
         (root / name).mkdir()
         (root / name / "Dockerfile").write_text(dockerfile)
         (root / name / CONTEXT_FILE[name]).write_text(f"{name}\n")
-    (root / "docker-bake.hcl").write_text(BAKE_FILE)
+    (root / "docker-bake.hcl").write_text(_bake_file(imports))
 
 
 def _sh(root: Path, *argv: str) -> str:
@@ -105,14 +119,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=12)
     args = parser.parse_args()
-    print("| base starts | imports after a prune | every step of svc CACHED |")
-    print("| --- | ---: | ---: |")
-    for variant, (base, svc) in VARIANTS.items():
+    print("| base starts | each target imports | imports after a prune | svc wholly CACHED |")
+    print("| --- | --- | ---: | ---: |")
+    for variant, layout in ROWS:
         with tempfile.TemporaryDirectory(prefix="cache-key-race-") as scratch:
             root = Path(scratch)
-            _project(root, base, svc)
+            _project(root, variant, IMPORTS[layout])
             whole = _variant(root, args.rounds)
-            print(f"| {variant} | {args.rounds} | {whole} |", flush=True)
+            print(f"| {variant} | {layout} | {args.rounds} | {whole} |", flush=True)
     return 0
 
 
