@@ -11,7 +11,7 @@ from generator.model import Base, Pairs, Project, Service
 from generator.paths import base_image, dockerfile_path, header
 from generator.resolve import service_bases
 from generator.specs import SPEC_DIR
-from generator.stacks import base_templates, load_stacks
+from generator.stacks import BuildSecret, base_templates, load_stacks
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class DockerfilePlan:
     uid: int
     gid: int
     context_allow: tuple[str, ...]
+    # Its stack's build secrets (the manifest's build_secrets): what its fetch steps mount.
+    secrets: tuple[BuildSecret, ...] = ()
 
     @property
     def dockerignore_lines(self) -> tuple[str, ...]:
@@ -126,6 +128,7 @@ def _base_dockerfile(project: Project, base: Base) -> BaseDockerfile:
         build_stage_base=first if base.from_image else None,
         packages=base.packages,
         context_allow=base_templates()[base.template].context_files,
+        secrets=load_stacks()[base_templates()[base.template].stack].build_secrets,
         **_user_fields(project),
     )
 
@@ -148,6 +151,7 @@ def _service_dockerfile(project: Project, service: Service) -> ServiceDockerfile
         packages=service.packages,
         build_packages=service.build_packages,
         context_allow=load_stacks()[service.stack].context_files,
+        secrets=load_stacks()[service.stack].build_secrets,
         **_user_fields(project),
     )
 

@@ -15,6 +15,8 @@ from generator.resolve import Resolved, base_closure, service_bases
 from generator.specs import SPEC_DIR
 
 BASES_GROUP = "bases"
+# The one build secret of every project: the CA bundle (CA_BUNDLE), whatever the stacks.
+CA_BUNDLE_ID = "ca_bundle"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class BakePlan:
     @property
     def required_args(self) -> Pairs:
         """(ARG, variable) for every build secret: true once the variable is set."""
-        ids = (("ca_bundle", "CA_BUNDLE"), *((s.id, s.env) for s in self.secrets))
+        ids = ((CA_BUNDLE_ID, "CA_BUNDLE"), *((s.id, s.env) for s in self.secrets))
         return tuple((f"{i.upper()}_REQUIRED", env) for i, env in ids)
 
 
@@ -172,15 +174,32 @@ def _variables(project: Project) -> tuple[Variable, ...]:
 
 def _secret_variables(taken: set[str]) -> tuple[Variable, ...]:
     secrets = stacks.build_secrets()
-    clashes = [
-        Problem(s.file, s.line, s.path, f"{s.env} is already a variable of the bake file")
-        for s in secrets
-        if s.env in taken
-    ]
-    if clashes:
-        raise SpecError(clashes)
+    problems = _secret_clashes(secrets, taken)
+    if problems:
+        raise SpecError(problems)
     found = {s.env: Variable(s.env, "", f"{s.description} (a build secret).") for s in secrets}
     return tuple(found.values())
+
+
+def _secret_clashes(secrets: tuple[stacks.BuildSecret, ...], taken: set[str]) -> list[Problem]:
+    """A build secret may take no bake variable, nor the CA bundle's id, and one id is one
+    variable: each id becomes an <ID>_REQUIRED arg of every target."""
+    env_of: dict[str, str] = {}
+    problems = []
+    for s in secrets:
+        message = _secret_clash(s, taken, env_of)
+        if message:
+            problems.append(Problem(s.file, s.line, s.path, message))
+    return problems
+
+
+def _secret_clash(s: stacks.BuildSecret, taken: set[str], env_of: dict[str, str]) -> str | None:
+    if s.env in taken:
+        return f"env {s.env} is already a variable of the bake file"
+    if s.id == CA_BUNDLE_ID:
+        return f"id {s.id} is the CA bundle's own"
+    first = env_of.setdefault(s.id, s.env)
+    return None if first == s.env else f"id {s.id} is already declared with env {first}"
 
 
 def _image_variables(project: Project) -> tuple[Variable, ...]:

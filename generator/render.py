@@ -114,6 +114,23 @@ def _render(template: str, **values: object) -> str:
             f"template {exc.name} not found in {TEMPLATE_DIR}: sutrabuild reads templates/ from "
             "its checkout; install it with `pip install -e .` (as `make install` does)"
         ) from None
+    except jinja2.TemplateError as exc:
+        # A project's own template (a stack folder, a custom service template) that calls
+        # what no template defines: one line at the template's line, no traceback.
+        raise RenderError(f"{_template_line(exc, template)}: {exc.message}") from None
+
+
+def _template_line(exc: jinja2.TemplateError, template: str) -> str:
+    """FILE:LINE of the template line that failed: Jinja puts it in the traceback."""
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    where = f"templates/{template}:1"
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def render_dockerfile(df: DockerfilePlan) -> dict[str, str]:

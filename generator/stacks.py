@@ -33,8 +33,9 @@ class TemplateNeeds:
     uses: frozenset[str]
     requires: frozenset[str]
     context_files: tuple[str, ...] = ()
-    # The template file, relative to templates/.
+    # The template file, relative to templates/, and the stack whose folder ships it.
     path: str = ""
+    stack: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,19 +88,20 @@ def _schema_problems(spec: SpecFile) -> list[Problem]:
     return problems
 
 
-def _needs(folder: str, name: str, raw: Mapping[str, list[str]]) -> TemplateNeeds:
+def _needs(stack: str, name: str, raw: Mapping[str, list[str]]) -> TemplateNeeds:
     return TemplateNeeds(
         frozenset(raw["uses"]),
         frozenset(raw["requires"]),
         tuple(raw.get("context_files", ())),
-        f"{folder}/{name}.Dockerfile.j2",
+        f"{STACKS_DIR}/{stack}/{name}.Dockerfile.j2",
+        stack,
     )
 
 
 def _secrets(spec: SpecFile) -> tuple[BuildSecret, ...]:
     found = []
     for i, raw in enumerate(spec.data.get("build_secrets") or ()):
-        where = spec.problem(("build_secrets", i, "env"), "")
+        where = spec.problem(("build_secrets", i), "")
         secret = BuildSecret(raw["id"], raw["env"], raw["description"])
         found.append(replace(secret, file=where.file, line=where.line, path=where.path))
     return tuple(found)
@@ -122,7 +124,7 @@ def _manifest(root: Path, name: str) -> tuple[StackManifest | None, list[Problem
     if problems:
         return None, problems
     raw = spec.data
-    bases = {k: _needs(folder, k, v) for k, v in sorted((raw.get("base_templates") or {}).items())}
+    bases = {k: _needs(name, k, v) for k, v in sorted((raw.get("base_templates") or {}).items())}
     return (
         StackManifest(
             name,

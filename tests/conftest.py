@@ -189,6 +189,14 @@ def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
     return result
 
 
+# A unit test that asks the real buildx (`bake --print`, no engine) for its reading of a bake
+# file; skipped only on a developer machine without docker, never in CI.
+needs_buildx = pytest.mark.skipif(
+    shutil.which("docker") is None and os.environ.get("CI") != "true",
+    reason="docker buildx bake --print needs the docker CLI",
+)
+
+
 @pytest.fixture(autouse=True)
 def _sutrabuilds_own_stacks() -> None:
     """Every test starts from sutrabuild's own stack folders: loading a project makes its
@@ -286,21 +294,15 @@ def no_docker_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return empty
 
 
-# Variables a user's (or CI's) shell may export that change what bake runs with.
-BAKE_ENVIRONMENT = (
-    "CA_BUNDLE",
-    "PIP_INDEX_URL",
-    "REVISION",
-    "CREATED",
-    "SOURCE_DATE_EPOCH",
-    "PLATFORMS",
-)
+# Variables a user's (or CI's) shell may export that change what bake runs with (and each
+# stack's build secrets, such as PIP_INDEX_URL).
+BAKE_ENVIRONMENT = ("CA_BUNDLE", "REVISION", "CREATED", "SOURCE_DATE_EPOCH", "PLATFORMS")
 
 
 @pytest.fixture
 def clean_bake_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests of bake command lines must not see CI's CA_BUNDLE and friends."""
-    for name in BAKE_ENVIRONMENT:
+    for name in (*BAKE_ENVIRONMENT, *(s.env for s in stacks.build_secrets())):
         monkeypatch.delenv(name, raising=False)
 
 

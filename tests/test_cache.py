@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from generator.paths import base_image
 from generator.plan import plan
 from generator.resolve import linked_bases
 from generator.schema import _schema_text
-from tests.conftest import invoke, make_minimal_project, project_with, replace_once
+from tests.conftest import invoke, make_minimal_project, needs_buildx, project_with, replace_once
 
 OVERRIDES = replace_once(
     project_with("  platforms: [linux/amd64]\n", "  platforms: [linux/amd64]\n  cache: local\n"),
@@ -75,12 +74,6 @@ def test_cli_rejects_an_unknown_cache_flag(tmp_path: Path) -> None:
     result = invoke("bake", "simple", "-C", str(tmp_path), "--cache", "s3")
     assert result.exit_code == 2
     assert "s3" in result.output
-
-
-needs_buildx = pytest.mark.skipif(
-    shutil.which("docker") is None and os.environ.get("CI") != "true",
-    reason="docker buildx bake --print needs the docker CLI",
-)
 
 
 def _printed(root: Path, env: dict[str, str]) -> dict[str, dict[str, object]]:

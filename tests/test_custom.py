@@ -114,3 +114,22 @@ def test_a_custom_template_outside_templates_custom_is_refused(tmp_path: Path) -
         f"editions/project.yaml:{LINE}: $.services.api.template: '../evil.j2' is not a custom "
         "template path: templates/custom/<name>.Dockerfile.j2"
     ) in result.output.splitlines()
+
+
+def test_a_custom_template_calling_what_no_template_defines_is_one_line(
+    tmp_path: Path,
+) -> None:
+    """E.g. `m.pip_install`, which lives in stacks/python/_python.j2: exit 2 at the
+    template's line, no traceback, nothing written."""
+    text = HEALTHY.replace("RUN echo build\n", '{{ m.pip_install("true") }}\n')
+    root = _project(tmp_path, '{% import "_macros.j2" as m %}\n' + text)
+    line = 1 + ('{% import "_macros.j2" as m %}\n' + text).splitlines().index(
+        '{{ m.pip_install("true") }}'
+    )
+    before = tree_state(root)
+    for command in ("validate", "render"):
+        result = invoke(command, "-C", str(root))
+        assert result.exit_code == 2, result.output
+        assert f"{root / TEMPLATE}:{line}: " in result.output
+        assert "pip_install" in result.output and "Traceback" not in result.output
+    assert tree_state(root) == before

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import GENERATED_MARKER, commands
+from generator import GENERATED_MARKER, commands, stacks
 from generator.dockerfile_plan import DockerfilePlan, HealthcheckPlan
 from generator.paths import BAKE_FILE, DOCKERFILE_DIR, base_image, dockerfile_path, header
 from generator.plan import Group, Plan, Target, plan
@@ -183,7 +183,7 @@ def test_variables_default_to_the_project_settings(small: Plan) -> None:
         "SOURCE_DATE_EPOCH": "0",
         "CREATED": "",
         "CA_BUNDLE": "",
-        "PIP_INDEX_URL": "",
+        **{s.env: "" for s in stacks.build_secrets()},
         "CACHE_BACKEND": "",
         "CACHE_REGISTRY": "",
         "BASE_MIRROR": "",

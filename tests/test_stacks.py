@@ -13,7 +13,14 @@ import pytest
 
 from generator import commands
 from generator.stacks import load_stacks
-from tests.conftest import REPO_ROOT, invoke, make_minimal_project, project_with
+from tests.conftest import (
+    REPO_ROOT,
+    invoke,
+    make_minimal_project,
+    needs_buildx,
+    project_with,
+    tree_state,
+)
 
 STACK_DIR = REPO_ROOT / "templates" / "stacks"
 
@@ -54,6 +61,7 @@ def test_no_packages_render_no_apt_step(tmp_path: Path) -> None:
     assert "apt-get" not in text
 
 
+@needs_buildx
 def test_a_copied_stack_folder_is_a_new_stack_without_generator_changes(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -138,6 +146,7 @@ def test_every_stack_build_secret_reaches_the_real_bake_file() -> None:
         assert f"{s.id.upper()}_REQUIRED" in bake_file
 
 
+@needs_buildx
 def test_a_stack_declares_its_own_build_secret(tmp_path: Path) -> None:
     """A secret the stack declares becomes a bake variable and, once set, an env secret of
     every target and a true <ID>_REQUIRED arg (read back from the real buildx)."""
@@ -154,22 +163,31 @@ def test_a_stack_declares_its_own_build_secret(tmp_path: Path) -> None:
     assert all(t["args"]["SNAKE_TOKEN_REQUIRED"] == "false" for t in unset["target"].values())
 
 
-def test_a_build_secret_may_not_take_a_bake_variable(tmp_path: Path) -> None:
-    clash = SNAKE_SECRET.replace("env: SNAKE_TOKEN", "env: VERSION")
-    root = _snake_project(tmp_path, clash)
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("env: SNAKE_TOKEN", "env: VERSION", "env VERSION is already a variable of the bake file"),
+        ("id: snake_token", "id: ca_bundle", "id ca_bundle is the CA bundle's own"),
+        (
+            "id: snake_token",
+            "id: pip_index_url",
+            "id pip_index_url is already declared with env PIP_INDEX_URL",
+        ),
+    ],
+)
+def test_a_build_secret_clash_is_refused_at_its_manifest_line(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    """The snake stack sits beside sutrabuild's python stack, which declares pip_index_url."""
+    root = _snake_project(tmp_path, SNAKE_SECRET.replace(old, new))
     manifest = "templates/stacks/snake/stack.yaml"
-    line = 1 + next(
-        i for i, text in enumerate((root / manifest).read_text().splitlines()) if "VERSION" in text
-    )
-    before = sorted(p.name for p in root.rglob("*"))
+    line = 1 + (root / manifest).read_text().splitlines().index("build_secrets:") + 1
+    before = tree_state(root)
     result = invoke("validate", "-C", str(root))
     assert result.exit_code == 2, result.output
-    assert (
-        f"{manifest}:{line}: $.build_secrets[0].env: VERSION is already a variable of the "
-        "bake file" in result.output.splitlines()
-    ), result.output
+    assert f"{manifest}:{line}: $.build_secrets[0]: {message}" in result.output.splitlines()
     assert invoke("render", "-C", str(root)).exit_code == 2
-    assert sorted(p.name for p in root.rglob("*")) == before
+    assert tree_state(root) == before
 
 
 def test_a_build_secret_env_must_be_an_environment_variable_name(tmp_path: Path) -> None:
@@ -179,3 +197,37 @@ def test_a_build_secret_env_must_be_an_environment_variable_name(tmp_path: Path)
     assert "templates/stacks/snake/stack.yaml:" in result.output
     assert "$.build_secrets[0].env: 'snake-token' does not match" in result.output
     assert "Traceback" not in result.output
+
+
+def test_fetch_steps_mount_what_their_stack_declares(tmp_path: Path) -> None:
+    """A stack's fetch steps mount the CA bundle and its manifest's build secrets, no more:
+    the python stack overridden without build_secrets mounts only the CA bundle, and the
+    bake file then has no PIP_INDEX_URL (no other stack declares it)."""
+    root = make_minimal_project(tmp_path)
+    folder = root / "templates" / "stacks" / "python"
+    shutil.copytree(STACK_DIR / "python", folder)
+    manifest = (folder / "stack.yaml").read_text()
+    (folder / "stack.yaml").write_text(manifest.split("build_secrets:")[0])
+    assert invoke("render", "-C", str(root)).exit_code == 0, "render failed"
+    api = (root / "dockerfiles" / "api.Dockerfile").read_text()
+    assert "--mount=type=secret,id=ca_bundle" in api
+    assert "pip_index_url" not in api and "PIP_INDEX_URL" not in api
+    assert "PIP_INDEX_URL" not in (root / "docker-bake.hcl").read_text()
+
+
+def test_a_template_calling_what_no_template_defines_is_one_line(tmp_path: Path) -> None:
+    """A stack folder written for the macros' old home (`m.pip_install`): exit 2 at the
+    template's line, no traceback, nothing written."""
+    root = make_minimal_project(tmp_path)
+    folder = root / "templates" / "stacks" / "python"
+    shutil.copytree(STACK_DIR / "python", folder)
+    service = folder / "service.Dockerfile.j2"
+    text = service.read_text().replace("python.pip_install(df, ", "m.pip_install(")
+    service.write_text(text)
+    line = 1 + text.splitlines().index(next(x for x in text.splitlines() if "m.pip_install" in x))
+    before = tree_state(root)
+    result = invoke("render", "-C", str(root))
+    assert result.exit_code == 2, result.output
+    assert f"{service}:{line}: " in result.output
+    assert "pip_install" in result.output and "Traceback" not in result.output
+    assert tree_state(root) == before
