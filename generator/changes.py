@@ -32,6 +32,7 @@ from generator.paths import base_image, dockerfile_path
 from generator.resolve import RESERVED_NAMES, Resolved, linked_bases
 from generator.schema import check_schema
 from generator.specs import SPEC_DIR, parse_all
+from generator.stacks import TEMPLATE_DIR
 
 # Rendered for every target (the bake file) or with every Dockerfile (its .dockerignore).
 SHARED_TEMPLATES = ("docker-bake.hcl.j2", "dockerignore.j2")
@@ -135,7 +136,7 @@ def template_files(root: Path, template: str) -> tuple[str, ...]:
         except jinja2.TemplateNotFound:
             continue
         todo += [t for t in jinja2.meta.find_referenced_templates(env.parse(source)) if t]
-    top = render_step.TEMPLATE_DIR.resolve()
+    top = TEMPLATE_DIR.resolve()
     if root.resolve() not in top.parents:
         return ()
     return tuple(sorted(os.path.relpath(top / n, root.resolve()) for n in seen))

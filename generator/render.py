@@ -14,10 +14,9 @@ from generator import memo
 from generator.dockerfile_plan import DockerfilePlan
 from generator.errors import GeneratorError, RenderError
 from generator.plan import Plan
-from generator.stacks import template_dirs
+from generator.stacks import TEMPLATE_DIR, template_dirs
 from generator.workflows import Workflow
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 # A Dockerfile instruction ends at a newline, and a quoted value has no escape for one or for
 # any other control character; a lone surrogate is not even UTF-8.
 _NOT_IN_DOCKERFILE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
