@@ -164,16 +164,17 @@ def _service_target(project: Project, service: Service) -> Target:
     )
 
 
-def _variables(project: Project) -> tuple[Variable, ...]:
+def _variables(project: Project, secrets: tuple[stacks.BuildSecret, ...]) -> tuple[Variable, ...]:
     """The project's variables, then each stack's build secrets after CA_BUNDLE (the secrets
     every build may need), then the cache's and the mirror's."""
     own = _image_variables(project)
     later = _cache_variables(project)
-    return (*own, *_secret_variables({v.name for v in (*own, *later)}), *later)
+    return (*own, *_secret_variables(secrets, {v.name for v in (*own, *later)}), *later)
 
 
-def _secret_variables(taken: set[str]) -> tuple[Variable, ...]:
-    secrets = stacks.build_secrets()
+def _secret_variables(
+    secrets: tuple[stacks.BuildSecret, ...], taken: set[str]
+) -> tuple[Variable, ...]:
     problems = _secret_clashes(secrets, taken)
     if problems:
         raise SpecError(problems)
@@ -273,16 +274,17 @@ def _common_labels(project: Project) -> Pairs:
 def bake_plan(resolved: Resolved) -> BakePlan:
     """The docker-bake.hcl plan: variables, a group per edition, a target per image."""
     project = resolved.project
+    secrets = stacks.build_secrets()
     bases = [_base_target(project, b) for b in project.bases.values()]
     services = [_service_target(project, s) for s in project.services.values()]
     return BakePlan(
         path=BAKE_FILE,
         header=header(f"{SPEC_DIR}/*.yaml", "bake file"),
-        variables=_variables(project),
+        variables=_variables(project, secrets),
         groups=_groups(resolved),
         common_labels=_common_labels(project),
         targets=tuple(sorted(bases + services, key=lambda t: t.name)),
-        secrets=stacks.build_secrets(),
+        secrets=secrets,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -102,8 +102,11 @@ def _secrets(spec: SpecFile) -> tuple[BuildSecret, ...]:
     found = []
     for i, raw in enumerate(spec.data.get("build_secrets") or ()):
         where = spec.problem(("build_secrets", i), "")
-        secret = BuildSecret(raw["id"], raw["env"], raw["description"])
-        found.append(replace(secret, file=where.file, line=where.line, path=where.path))
+        found.append(
+            BuildSecret(
+                raw["id"], raw["env"], raw["description"], where.file, where.line, where.path
+            )
+        )
     return tuple(found)
 
 
