@@ -97,14 +97,13 @@ def _reference_problems(project: Project) -> Iterator[Problem]:
             msg = f"stack {service.stack!r} is not defined under stacks"
             yield spec.problem(("services", service.name, "stack"), msg)
         elif service.base is not None:
-            yield from _custom_base_problems(project, service)
+            yield from _custom_base_problems(project, service, service.base)
 
 
-def _custom_base_problems(project: Project, service: Service) -> Iterator[Problem]:
+def _custom_base_problems(project: Project, service: Service, base: str) -> Iterator[Problem]:
     """A service's own `base` must exist and be built on its stack's runtime base, which
     holds what the stack's service template relies on (the probe, the user, the runtime)."""
     path, runtime = ("services", service.name, "base"), project.stacks[service.stack].runtime
-    base = service.base or runtime
     if base not in project.bases:
         yield project.project_file.problem(path, f"unknown base {base!r}")
     elif runtime not in base_closure(project, (base,)):
