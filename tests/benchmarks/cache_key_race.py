@@ -24,9 +24,7 @@ Usage: .venv/bin/python tests/benchmarks/cache_key_race.py [--rounds 16]
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.engine.helpers import run_or_copy_steps  # noqa: E402
+from tests.benchmarks.cache_survival import prune, sh, steps  # noqa: E402
 
 CONTEXT_FILE = {"base": "file.txt", "svc": "svc.txt"}
 VARIANTS = {
@@ -82,28 +80,19 @@ def _project(root: Path, variant: str, imports: dict[str, tuple[str, ...]]) -> N
     (root / "docker-bake.hcl").write_text(_bake_file(imports))
 
 
-def _sh(root: Path, *argv: str) -> str:
-    proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr[-2000:]}")
-    return proc.stderr
-
-
 def _bake(root: Path) -> dict[str, bool]:
-    stderr = _sh(root, "docker", "buildx", "bake", "base", "svc", "--progress=rawjson")
-    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    return run_or_copy_steps(events)
+    return steps(sh("docker", "buildx", "bake", "base", "svc", "--progress=rawjson", cwd=root))
 
 
 def _fresh_engine(root: Path, exported: Path) -> None:
     shutil.rmtree(root / ".cache", ignore_errors=True)
     shutil.copytree(exported, root / ".cache")
-    _sh(root, "docker", "buildx", "prune", "--all", "--force")
+    prune()
 
 
 def _variant(root: Path, rounds: int) -> int:
     """The rounds in which every step of svc's came back CACHED."""
-    _sh(root, "docker", "buildx", "prune", "--all", "--force")
+    prune()
     _bake(root)
     exported = root / "exported"
     shutil.copytree(root / ".cache", exported)
@@ -111,10 +100,10 @@ def _variant(root: Path, rounds: int) -> int:
     whole = 0
     for _ in range(rounds):
         _fresh_engine(root, exported)
-        steps = {n: c for n, c in _bake(root).items() if n.startswith("[svc ")}
-        if len(steps) < own:
-            raise SystemExit(f"saw {len(steps)} of svc's {own} RUN/COPY steps: {sorted(steps)}")
-        whole += all(steps.values())
+        seen = {n: c for n, c in _bake(root).items() if n.startswith("[svc ")}
+        if len(seen) < own:
+            raise SystemExit(f"saw {len(seen)} of svc's {own} RUN/COPY steps: {sorted(seen)}")
+        whole += all(seen.values())
     return whole
 
 

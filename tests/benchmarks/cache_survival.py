@@ -31,7 +31,8 @@ SUTRABUILD = (sys.executable, "-m", "generator")
 BACKENDS = ("registry", "local")
 
 
-def _sh(*argv: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
+def sh(*argv: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
+    """Run a command; its stderr (where buildx writes rawjson). Exits when it fails."""
     proc = subprocess.run(
         argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
     )
@@ -40,28 +41,30 @@ def _sh(*argv: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> str:
     return proc.stderr
 
 
-def _steps(stderr: str) -> dict[str, bool]:
+def steps(stderr: str) -> dict[str, bool]:
+    """The RUN/COPY steps of a bake's rawjson stderr and whether each was CACHED."""
     events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     return run_or_copy_steps(events)
 
 
 def _bake(root: Path, target: str, env: dict[str, str]) -> dict[str, bool]:
     argv = (*SUTRABUILD, "bake", target, "-C", str(root), "--", "--progress=rawjson")
-    return _steps(_sh(*argv, env=env))
+    return steps(sh(*argv, env=env))
 
 
-def _prune() -> None:
-    _sh("docker", "buildx", "prune", "--all", "--force")
+def prune() -> None:
+    """Empty the engine's whole build cache."""
+    sh("docker", "buildx", "prune", "--all", "--force")
 
 
 def _round(root: Path, edition: str, services: list[str], backend: str) -> list[str]:
     cache_registry = f"localhost:5000/cache-survival-{uuid.uuid4().hex[:8]}"
     env = {"CACHE_BACKEND": backend, "CACHE_REGISTRY": cache_registry, "VERSION": "survival"}
-    _prune()
+    prune()
     _bake(root, edition, env)
     rows = []
     for service in services:
-        _prune()
+        prune()
         steps = _bake(root, service, env)
         rows.append(f"| {backend} | {service} | {sum(steps.values())} of {len(steps)} |")
     return rows
